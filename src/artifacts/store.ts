@@ -1,0 +1,169 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, open } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ArtifactKind, ArtifactRef } from './ref.js';
+
+/**
+ * Where artifacts live. The directory store is the default (shared between hosts by a mount);
+ * an object store can implement the same interface later.
+ */
+export interface ArtifactStore {
+  putFile(file: string, kind: ArtifactKind): Promise<ArtifactRef>;
+  putDir(dir: string, kind: ArtifactKind): Promise<ArtifactRef>;
+  putJson(value: unknown, kind?: ArtifactKind): Promise<ArtifactRef>;
+  /** A local path holding the artifact's bytes (a file or a directory). */
+  localPath(ref: ArtifactRef): Promise<string>;
+  readJson<T>(ref: ArtifactRef): Promise<T>;
+  /** Re-hash the stored bytes; throws ArtifactIntegrityError on mismatch. */
+  verify(ref: ArtifactRef): Promise<void>;
+}
+
+export class ArtifactIntegrityError extends Error {
+  override name = 'ArtifactIntegrityError';
+}
+export class ArtifactMissingError extends Error {
+  override name = 'ArtifactMissingError';
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
+    else if (entry.isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+/** Hash of a directory: sha256 over its sorted `sha256  relpath` lines (like `sha256sum`). */
+export async function hashDir(dir: string): Promise<{ sha256: string; bytes: number }> {
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const rel of await listFiles(dir)) {
+    const full = path.join(dir, rel);
+    lines.push(`${await sha256File(full)}  ${rel}`);
+    bytes += (await stat(full)).size;
+  }
+  return { sha256: createHash('sha256').update(lines.join('\n')).digest('hex'), bytes };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Write a file atomically: temp file in the same directory, fsync, rename. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+/**
+ * Content-addressed directory store: `<root>/objects/<sha[0:2]>/<sha><ext>` for files and
+ * `<root>/trees/<sha>/` for directories. Writing the same bytes twice is a no-op, so a retried
+ * activity that re-stores its output returns the same ref.
+ */
+export class DirectoryArtifactStore implements ArtifactStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  /** Scratch space on the same filesystem, so moves into the store are atomic renames. */
+  async tempDir(label: string): Promise<string> {
+    const dir = path.join(this.root, 'tmp', `${label}-${process.pid}-${randomUUID().slice(0, 8)}`);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async putFile(file: string, kind: ArtifactKind): Promise<ArtifactRef> {
+    const sha256 = await sha256File(file);
+    const { size } = await stat(file);
+    const dest = path.join(this.root, 'objects', sha256.slice(0, 2), sha256 + path.extname(file));
+    if (!(await exists(dest))) {
+      await mkdir(path.dirname(dest), { recursive: true });
+      const tmp = `${dest}.${randomUUID().slice(0, 8)}.tmp`;
+      await cp(file, tmp);
+      await rename(tmp, dest);
+    }
+    return { uri: pathToFileURL(dest).href, sha256, bytes: size, kind };
+  }
+
+  async putDir(dir: string, kind: ArtifactKind): Promise<ArtifactRef> {
+    const { sha256, bytes } = await hashDir(dir);
+    const dest = path.join(this.root, 'trees', sha256);
+    if (!(await exists(dest))) {
+      const tmp = path.join(this.root, 'trees', `.${sha256}.${randomUUID().slice(0, 8)}.tmp`);
+      await mkdir(path.dirname(tmp), { recursive: true });
+      await cp(dir, tmp, { recursive: true });
+      try {
+        await rename(tmp, dest);
+      } catch (err) {
+        // Another writer stored the same tree first: identical content, keep theirs.
+        await rm(tmp, { recursive: true, force: true });
+        if (!(await exists(dest))) throw err;
+      }
+    }
+    return { uri: pathToFileURL(dest).href, sha256, bytes, kind };
+  }
+
+  async putJson(value: unknown, kind: ArtifactKind = 'json'): Promise<ArtifactRef> {
+    const text = JSON.stringify(value, null, 2);
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const dest = path.join(this.root, 'objects', sha256.slice(0, 2), `${sha256}.json`);
+    if (!(await exists(dest))) await writeFileAtomic(dest, text);
+    return { uri: pathToFileURL(dest).href, sha256, bytes: Buffer.byteLength(text), kind };
+  }
+
+  async localPath(ref: ArtifactRef): Promise<string> {
+    if (!ref.uri.startsWith('file://')) {
+      throw new ArtifactMissingError(`artifact ${ref.uri} is not in a directory store; configure a store that can read it`);
+    }
+    const p = fileURLToPath(ref.uri);
+    if (!(await exists(p))) {
+      throw new ArtifactMissingError(
+        `artifact ${ref.kind} ${ref.sha256.slice(0, 12)} is missing at ${p}: is the artifact directory shared (mounted) on this worker?`,
+      );
+    }
+    return p;
+  }
+
+  async readJson<T>(ref: ArtifactRef): Promise<T> {
+    return JSON.parse(await readFile(await this.localPath(ref), 'utf8')) as T;
+  }
+
+  async verify(ref: ArtifactRef): Promise<void> {
+    const p = await this.localPath(ref);
+    const isDir = (await stat(p)).isDirectory();
+    const actual = isDir ? (await hashDir(p)).sha256 : await sha256File(p);
+    if (actual !== ref.sha256) {
+      throw new ArtifactIntegrityError(`artifact at ${p} is corrupt: sha256 ${actual.slice(0, 12)} != expected ${ref.sha256.slice(0, 12)}`);
+    }
+  }
+}
+
+/** Write a JSON file atomically (registries, manifests). */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+

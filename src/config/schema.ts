@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/** The default demo camera: a real static campus camera shipped by Debian's opencv-doc. */
+export const DEMO_VIDEO = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+
+export const captureSchema = z
+  .object({
+    /** stop after this many seconds of source time (whichever of seconds/frames comes first) */
+    seconds: z.number().positive().optional(),
+    /** stop after this many decoded frames (at the target fps) */
+    frames: z.number().int().positive().optional(),
+    /** target frame rate; frames are dropped/duplicated by ffmpeg's fps filter */
+    fps: z.number().positive().max(120).default(10),
+    /** downscale width in ffmpeg (height keeps aspect); omit to keep native size */
+    width: z.number().int().positive().optional(),
+    /** how long an unreachable camera is retried before the run fails (edge outage) */
+    outageRetryHours: z.number().positive().default(6),
+  })
+  .strict();
+
+export const sampleSchema = z
+  .object({
+    /** number of frames sent to the teacher */
+    budget: z.number().int().positive().default(120),
+    /** share of the budget kept for frames with nothing moving (so the student learns the background) */
+    emptyShare: z.number().min(0).max(1).default(0.1),
+    /** mean absolute difference (0..255) below which two frames count as duplicates */
+    dedupeThreshold: z.number().min(0).default(2),
+    /** share of time blocks held out for validation */
+    valShare: z.number().min(0.05).max(0.9).default(0.25),
+    /** length of one split block, seconds of source time */
+    blockSeconds: z.number().positive().default(10),
+  })
+  .strict();
+
+export const teacherSchema = z
+  .object({
+    /** `builtin:centernet` (offline default) or a path to an ONNX detector */
+    model: z.string().min(1).default('builtin:centernet'),
+    /** output layout of an ONNX teacher; `auto` detects it from the output shapes */
+    layout: z.enum(['auto', 'e2e', 'yolo', 'ssd', 'detr']).default('auto'),
+    /** class names of an ONNX teacher (index order); the built-in teacher knows its own (COCO) */
+    classNames: z.array(z.string()).optional(),
+    imgsz: z.number().int().positive().default(512),
+    minScore: z.number().min(0).max(1).default(0.3),
+    /** per-class score thresholds overriding minScore, by class name */
+    classScores: z.record(z.string(), z.number().min(0).max(1)).default({}),
+    /** also run the teacher on zoomed crops around motion regions and merge */
+    crops: z.boolean().default(true),
+    /** test-time augmentation (horizontal flip) */
+    tta: z.boolean().default(false),
+    /** keep detections that never move across the whole window (posters, statues) */
+    keepStatic: z.boolean().default(false),
+    provider: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
+    threads: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const studentSchema = z
+  .object({
+    /** `builtin:centernet` (COCO-pretrained MobileNetV3 CenterNet), a trainer checkpoint (.pt) */
+    init: z.string().min(1).default('builtin:centernet'),
+    /** student input size (square); fixes its inference cost */
+    imgsz: z.number().int().min(64).max(1024).multipleOf(32).default(320),
+    epochs: z.number().int().positive().default(12),
+    batch: z.number().int().positive().default(8),
+    lr: z.number().positive().default(0.0002),
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    /** an external trainer honouring the trainer contract; default is the built-in trainer */
+    command: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export const gateSchema = z
+  .object({
+    /** candidate mAP@0.5 must beat the deployed model's by at least this (absolute) */
+    minGain: z.number().default(0.01),
+    /** candidate latency must stay within this factor of the deployed model's */
+    maxLatencyRatio: z.number().positive().default(1.25),
+    /** and under this absolute budget, if set */
+    maxLatencyMs: z.number().positive().optional(),
+    /** wait for an approve/reject signal before deploying */
+    manualApproval: z.boolean().default(false),
+    approvalTimeoutMinutes: z.number().positive().default(24 * 60),
+  })
+  .strict();
+
+export const scheduleSchema = z
+  .object({
+    /** cron expression, e.g. "0 3 * * *" */
+    cron: z.string().min(1),
+    paused: z.boolean().default(false),
+    timezone: z.string().optional(),
+  })
+  .strict();
+
+export const cameraSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/, 'use letters, digits, "-" and "_" (it becomes part of workflow IDs)'),
+    /** a file path, rtsp://, http(s)://, or anything ffmpeg opens */
+    source: z.string().min(1),
+    /** the edge site whose workers sit next to this camera */
+    site: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('default'),
+    /** classes the student learns, by teacher class name */
+    classes: z.array(z.string().min(1)).min(1).default(['person']),
+    schedule: scheduleSchema.optional(),
+    capture: captureSchema.default({ fps: 10, outageRetryHours: 6 }),
+    sample: sampleSchema.default({ budget: 120, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10 }),
+    teacher: teacherSchema.default(teacherSchema.parse({})),
+    student: studentSchema.default(studentSchema.parse({})),
+    gate: gateSchema.default(gateSchema.parse({})),
+    /** human ground truth for validation (optional) */
+    groundTruth: z
+      .object({ path: z.string().min(1), format: z.enum(['mot', 'coco']) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** where artifacts, the registry, edge models and the dev server's database live */
+    dataDir: z.string().min(1).default('.autotuner'),
+    temporal: z
+      .object({
+        address: z.string().default('127.0.0.1:7233'),
+        namespace: z.string().default('default'),
+        uiPort: z.number().int().positive().default(8233),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233 }),
+    cameras: z.array(cameraSchema).min(1),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.cameras.forEach((cam, i) => {
+      if (seen.has(cam.id)) {
+        ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `duplicate camera id "${cam.id}": ids must be unique` });
+      }
+      seen.add(cam.id);
+    });
+  });
+
+export type CaptureConfig = z.infer<typeof captureSchema>;
+export type SampleConfig = z.infer<typeof sampleSchema>;
+export type TeacherConfig = z.infer<typeof teacherSchema>;
+export type StudentConfig = z.infer<typeof studentSchema>;
+export type GateConfig = z.infer<typeof gateSchema>;
+export type CameraConfig = z.infer<typeof cameraSchema>;
+export type AutotunerConfig = z.infer<typeof configSchema>;

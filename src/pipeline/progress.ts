@@ -1,0 +1,37 @@
+/** The `progress` query's answer. Pure types: imported by workflows. */
+export const STAGES = ['capture', 'sample', 'annotate', 'train', 'validate', 'approve', 'deploy'] as const;
+export type Stage = (typeof STAGES)[number] | 'starting' | 'done';
+
+export interface StageStatus {
+  stage: (typeof STAGES)[number];
+  state: 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+  startedAt?: string;
+  endedAt?: string;
+  /** a one-line summary of what the stage produced */
+  summary?: string;
+}
+
+export interface TuneProgress {
+  cameraId: string;
+  stage: Stage;
+  stages: StageStatus[];
+  cameraMoved: boolean;
+  awaitingApproval: boolean;
+  outcome?: 'deployed' | 'rejected' | 'rolled-back';
+}
+
+export interface TuneOutcome {
+  state: 'deployed' | 'rejected' | 'rolled-back';
+  cameraId: string;
+  workflowId: string;
+  runId: string;
+  modelVersion: string | null;
+  metrics: {
+    candidate: { map50: number; map5095: number; latencyMs: number };
+    baseline: { map50: number; map5095: number; latencyMs: number; version: string };
+    gain: number;
+  };
+  reason: string;
+  reportPath: string;
+  cameraMoved: boolean;
+}

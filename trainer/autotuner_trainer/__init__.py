@@ -1,0 +1,1 @@
+"""Edge AutoTuner student trainer (CenterNet MobileNetV3 from the @vladmandic/human tfjs graph)."""

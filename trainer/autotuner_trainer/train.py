@@ -1,0 +1,242 @@
+"""Training loop implementing the DESIGN "Trainer" contract."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .data import DetectionDataset, EpochSampler, read_dataset
+from .errors import BadInput
+from .loss import centernet_loss
+from .model_io import atomic_save, load_init, model_payload
+from .tfjs_graph import TfjsGraphNet
+
+
+def emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise BadInput("--device cuda requested but CUDA is not available")
+    return torch.device(name)
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+class TrainStep:
+    """One optimizer step (AMP on CUDA: bf16 if supported, else fp16 + GradScaler)."""
+
+    def __init__(self, net: TfjsGraphNet, opt: torch.optim.Optimizer, device: torch.device) -> None:
+        self.net, self.opt, self.device = net, opt, device
+        self.amp_dtype: torch.dtype | None = None
+        self.scaler: torch.amp.GradScaler | None = None
+        if device.type == "cuda":
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            if self.amp_dtype == torch.float16:
+                self.scaler = torch.amp.GradScaler("cuda")
+
+    def autocast(self) -> Any:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=self.amp_dtype)
+
+    def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        nb = self.device.type == "cuda"
+        return {k: v.to(self.device, non_blocking=nb) for k, v in batch.items()}
+
+    def __call__(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        self.opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            logits, wh = self.net(batch["image"])
+        loss, _ = centernet_loss(logits, wh, batch)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.opt)
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 10.0)
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 10.0)
+            self.opt.step()
+        return loss.detach()
+
+    @torch.no_grad()
+    def eval_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        with self.autocast():
+            logits, wh = self.net(batch["image"])
+        loss, _ = centernet_loss(logits, wh, batch)
+        return loss.detach()
+
+
+def make_optimizer(net: TfjsGraphNet, lr: float, total_steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    decay = [p for p in net.parameters() if p.ndim > 1]
+    no_decay = [p for p in net.parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=lr, betas=(0.9, 0.999))
+    min_ratio = 0.05
+    warmup = max(1, min(200, total_steps // 10))
+
+    def cosine(step: int) -> float:  # per optimizer step: linear warmup then cosine decay
+        if step < warmup:
+            return (step + 1) / warmup
+        frac = min(step - warmup, total_steps - warmup) / max(total_steps - warmup, 1)
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * frac))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, cosine)
+
+
+def make_loader(ds: DetectionDataset, batch: int, workers: int, device: torch.device, sampler: Any = None) -> DataLoader:
+    return DataLoader(ds, batch_size=batch, sampler=sampler, shuffle=False, num_workers=workers,
+                      pin_memory=device.type == "cuda", drop_last=False,
+                      persistent_workers=False)
+
+
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True)
+    p.add_argument("--init", required=True, help="tfjs model.json (COCO CenterNet) or a trainer checkpoint .pt")
+    p.add_argument("--out", required=True)
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=-1, help="DataLoader workers (-1: 0 on cpu, 4 on cuda)")
+    p.add_argument("--patience", type=int, default=10, help="early stop after N epochs without val improvement")
+    p.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)  # tests: simulate a crash
+
+
+def run_train(a: argparse.Namespace) -> int:
+    if a.epochs < 1:
+        raise BadInput("--epochs must be >= 1")
+    if a.imgsz % 32 != 0 or a.imgsz < 64:
+        raise BadInput("--imgsz must be a multiple of 32 (>= 64)")
+    device = resolve_device(a.device)
+    classes, train_frames, val_frames = read_dataset(a.data)
+    os.makedirs(a.out, exist_ok=True)
+    last_path = os.path.join(a.out, "last.pt")
+    best_path = os.path.join(a.out, "best.pt")
+    state: dict[str, Any] | None = None
+    if a.resume and os.path.isfile(last_path):
+        state = torch.load(last_path, map_location="cpu", weights_only=False)
+        if list(state["classes"]) != list(classes) or int(state["imgsz"]) != a.imgsz:
+            raise BadInput("--resume: checkpoint classes/imgsz differ from this dataset/--imgsz")
+        net, _, _ = load_init(last_path)
+    else:
+        if a.resume:
+            log(f"--resume: {last_path} not found, starting from --init")
+        net, _, _ = load_init(a.init, classes)
+    seed_all(a.seed)
+    net.to(device)
+    steps_per_epoch = math.ceil(len(train_frames) / a.batch)
+    opt, sched = make_optimizer(net, a.lr, a.epochs * steps_per_epoch)
+    start_epoch, best_val, best_epoch, bad_epochs = 0, math.inf, -1, 0
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start_epoch = int(state["epoch"])
+        best_val, best_epoch, bad_epochs = float(state["best_val"]), int(state["best_epoch"]), int(state["bad_epochs"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if device.type == "cuda" and state["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state(state["rng"]["cuda"])
+        random.setstate(state["rng"]["python"])
+    workers = a.workers if a.workers >= 0 else (4 if device.type == "cuda" else 0)
+    train_ds = DetectionDataset(train_frames, len(classes), a.imgsz, train=True, seed=a.seed)
+    if val_frames:
+        val_ds = DetectionDataset(val_frames, len(classes), a.imgsz, train=False, seed=a.seed)
+    else:
+        log("no val frames: early stopping uses the (un-augmented) training frames")
+        val_ds = DetectionDataset(train_frames, len(classes), a.imgsz, train=False, seed=a.seed)
+    sampler = EpochSampler(len(train_ds), a.seed)
+    loader = make_loader(train_ds, a.batch, workers, device, sampler)
+    val_loader = make_loader(val_ds, a.batch, 0, device)
+    step_fn = TrainStep(net, opt, device)
+    emit({"event": "start", "epochs": a.epochs, "startEpoch": start_epoch, "device": device.type,
+          "trainImages": len(train_ds), "valImages": len(val_frames), "classes": classes, "imgsz": a.imgsz})
+    epochs_this_run = 0
+    for epoch in range(start_epoch, a.epochs):
+        if best_epoch >= 0 and bad_epochs >= a.patience:
+            break
+        t0 = time.perf_counter()
+        train_ds.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        net.train()
+        total, n_img = 0.0, 0
+        lr = opt.param_groups[0]["lr"]
+        for step, batch in enumerate(loader):
+            batch = step_fn.to_device(batch)
+            loss = step_fn(batch)
+            sched.step()
+            lv = float(loss)
+            if not math.isfinite(lv):
+                raise BadInput(f"non-finite training loss ({lv}) at epoch {epoch + 1} step {step + 1}; "
+                               f"try a lower --lr (now {a.lr})")
+            bs = int(batch["image"].shape[0])
+            total += lv * bs
+            n_img += bs
+        train_time = time.perf_counter() - t0
+        net.eval()
+        vt, vn = 0.0, 0
+        for batch in val_loader:
+            batch = step_fn.to_device(batch)
+            vt += float(step_fn.eval_loss(batch)) * int(batch["image"].shape[0])
+            vn += int(batch["image"].shape[0])
+        val_loss = vt / max(vn, 1)
+        if not math.isfinite(val_loss):
+            raise BadInput(f"non-finite validation loss at epoch {epoch + 1}")
+        improved = val_loss < best_val
+        if improved:
+            best_val, best_epoch, bad_epochs = val_loss, epoch + 1, 0
+            atomic_save(dict(model_payload(net, classes, a.imgsz), epoch=epoch + 1, valLoss=val_loss), best_path)
+        else:
+            bad_epochs += 1
+        ck = model_payload(net, classes, a.imgsz)
+        ck.update({"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch + 1,
+                   "best_val": best_val, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
+                   "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
+                           "cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None},
+                   "args": {k: v for k, v in vars(a).items() if k != "func"}})
+        atomic_save(ck, last_path)
+        emit({"event": "epoch", "epoch": epoch + 1, "epochs": a.epochs, "loss": total / max(n_img, 1),
+              "valLoss": val_loss, "lr": lr, "imgPerSec": n_img / max(train_time, 1e-9),
+              "seconds": time.perf_counter() - t0, "best": improved})
+        epochs_this_run += 1
+        if a.stop_after and epochs_this_run >= a.stop_after:
+            log(f"--stop-after {a.stop_after}: stopping without export")
+            return 0
+    if not os.path.isfile(best_path):
+        raise BadInput("no best checkpoint was written (no epoch completed)")
+    from .export import export_onnx
+
+    best_net, best_classes, best_ck = load_init(best_path)
+    onnx_path = os.path.join(a.out, "model.onnx")
+    parity = export_onnx(best_net, best_classes, a.imgsz, onnx_path, log=log)
+    emit({"event": "done", "onnx": onnx_path, "checkpoint": best_path,
+          "metrics": {"valLoss": best_val, "bestEpoch": best_epoch, "epochs": epoch + 1 if a.epochs else 0,
+                      "onnxMaxScoreDiff": parity["maxScoreDiff"]}})
+    return 0

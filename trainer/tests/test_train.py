@@ -1,0 +1,98 @@
+"""Tiny real training runs on vtest frames: contract events, resume equivalence, error paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import onnx
+import torch
+
+from conftest import WEIGHTS, run_cli
+
+BASE = ["--init", WEIGHTS, "--imgsz", "128", "--device", "cpu", "--batch", "4", "--seed", "1"]
+
+
+def test_train_contract(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
+    out = str(tmp_path / "out")
+    rc, ev, err = run_cli("--data", dataset_dir, "--out", out, "--epochs", "2", *BASE)  # plain contract form
+    assert rc == 0, err
+    assert ev[0]["event"] == "start" and ev[0]["trainImages"] == 8 and ev[0]["valImages"] == 2
+    epochs = [e for e in ev if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    for e in epochs:
+        assert e["loss"] > 0 and e["valLoss"] > 0 and e["imgPerSec"] > 0 and e["lr"] > 0
+    done = ev[-1]
+    assert done["event"] == "done" and os.path.isfile(done["onnx"]) and os.path.isfile(done["checkpoint"])
+    assert done["metrics"]["bestEpoch"] in (1, 2)
+    assert os.path.isfile(os.path.join(out, "last.pt"))
+    meta = json.loads({p.key: p.value for p in onnx.load(done["onnx"]).metadata_props}["autotuner"])
+    assert meta["classes"] == ["person"] and meta["imgsz"] == 128
+    # a trainer checkpoint is a valid --init (fine-tune again / export at another size)
+    rc, ev2, err = run_cli("export", "--init", done["checkpoint"], "--imgsz", "160", "--out", str(tmp_path / "b.onnx"))
+    assert rc == 0, err
+
+
+def test_resume_equivalence(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    args = ["--data", dataset_dir, "--epochs", "2", "--workers", "0", *BASE]
+    rc, _, err = run_cli("train", *args, "--out", a)
+    assert rc == 0, err
+    rc, ev, err = run_cli("train", *args, "--out", b, "--stop-after", "1")
+    assert rc == 0 and not any(e["event"] == "done" for e in ev), err
+    rc, ev, err = run_cli("train", *args, "--out", b, "--resume")
+    assert rc == 0, err
+    assert ev[0]["startEpoch"] == 1 and [e["epoch"] for e in ev if e["event"] == "epoch"] == [2]
+    ta = torch.load(os.path.join(a, "last.pt"), weights_only=False)["tensors"]
+    tb = torch.load(os.path.join(b, "last.pt"), weights_only=False)["tensors"]
+    assert max((ta[k] - tb[k]).abs().max().item() for k in ta) <= 1e-6
+
+
+def test_nan_guard(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
+    rc, ev, _ = run_cli("--data", dataset_dir, "--out", str(tmp_path / "o"), "--epochs", "2", *BASE[:-2],
+                        "--seed", "1", "--lr", "1e30")
+    assert rc == 2 and ev[-1]["event"] == "error" and ev[-1]["retryable"] is False
+    assert "non-finite" in ev[-1]["message"] and "epoch" in ev[-1]["message"]
+
+
+def _copy_ds(src: str, dst: str) -> str:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_empty_dataset(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
+    d = _copy_ds(dataset_dir, str(tmp_path / "d"))
+    with open(os.path.join(d, "dataset.json"), "w") as f:
+        json.dump({"classes": ["person"], "frames": []}, f)
+    rc, ev, _ = run_cli("--data", d, "--out", str(tmp_path / "o"), "--epochs", "1", *BASE)
+    assert rc == 2 and ev[-1]["event"] == "error" and "no training frames" in ev[-1]["message"]
+
+
+def test_no_labels(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
+    d = _copy_ds(dataset_dir, str(tmp_path / "d"))
+    for n in os.listdir(os.path.join(d, "labels")):
+        open(os.path.join(d, "labels", n), "w").close()
+    rc, ev, _ = run_cli("--data", d, "--out", str(tmp_path / "o"), "--epochs", "1", *BASE)
+    assert rc == 2 and "no labels" in ev[-1]["message"]
+
+
+def test_unknown_class_and_bad_image(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
+    d = _copy_ds(dataset_dir, str(tmp_path / "d"))
+    meta = json.load(open(os.path.join(d, "dataset.json")))
+    meta["classes"] = ["pedestrian"]
+    json.dump(meta, open(os.path.join(d, "dataset.json"), "w"))
+    rc, ev, _ = run_cli("--data", d, "--out", str(tmp_path / "o"), "--epochs", "1", *BASE)
+    assert rc == 2 and "pedestrian" in ev[-1]["message"]
+    d2 = _copy_ds(dataset_dir, str(tmp_path / "d2"))
+    open(os.path.join(d2, "images", "f000001.jpg"), "wb").write(b"not a jpeg")
+    rc, ev, _ = run_cli("--data", d2, "--out", str(tmp_path / "o2"), "--epochs", "1", *BASE)
+    assert rc == 2 and "unreadable image" in ev[-1]["message"]
+
+
+def test_bench_cpu() -> None:
+    rc, ev, err = run_cli("bench", "--synthetic", "--init", WEIGHTS, "--imgsz", "128", "--device", "cpu",
+                          "--batch", "4", "--steps", "3", "--warmup", "1")
+    assert rc == 0, err
+    r = ev[-1]
+    assert r["bareImgPerSec"] > 0 and r["trainerImgPerSec"] > 0 and r["device"] == "cpu"

@@ -1,0 +1,147 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sha256File } from '../../src/artifacts/store.js';
+import { ModelRegistry } from '../../src/registry/registry.js';
+import { deployModel, readCurrent, rollbackEdge, DeployChecksumError } from '../../src/edge/deploy.js';
+import { startEdgeServer } from '../../src/edge/serve.js';
+
+const PY = path.resolve('.venv/bin/python');
+const work = mkdtempSync(path.join(os.tmpdir(), 'edge-'));
+const models = {
+  a: path.join(work, 'a.onnx'), // one person box, score .9
+  b: path.join(work, 'b.onnx'), // one person box elsewhere, score .8
+  wrong: path.join(work, 'wrong.onnx'), // output [1,100,5]: wrong layout
+  corrupt: path.join(work, 'corrupt.onnx'),
+};
+const clip = path.join(work, 'clip.avi');
+
+// Tiny e2e-layout models: detections = constant + 0 * mean(images), so the input is really consumed.
+const BUILD = `
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto, numpy_helper
+def make(path, row, last=6, S=32):
+    c = np.zeros((1, 100, last), np.float32); c[0, 0, :] = row[:last]
+    nodes = [helper.make_node('ReduceMean', ['images'], ['m'], axes=[0, 1, 2, 3], keepdims=0),
+             helper.make_node('Mul', ['m', 'zero'], ['z']), helper.make_node('Add', ['C', 'z'], ['detections'])]
+    inits = [numpy_helper.from_array(c, 'C'), numpy_helper.from_array(np.array(0, np.float32), 'zero')]
+    g = helper.make_graph(nodes, 'g', [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, S, S])],
+                          [helper.make_tensor_value_info('detections', TensorProto.FLOAT, [1, 100, last])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]); m.ir_version = 8
+    onnx.checker.check_model(m); onnx.save(m, path)
+make(sys.argv[1], [4, 4, 12, 20, 0.9, 0])
+make(sys.argv[2], [16, 8, 28, 24, 0.8, 0])
+make(sys.argv[3], [4, 4, 12, 20, 0.9, 0], last=5)
+`;
+
+before(() => {
+  execFileSync(PY, ['-c', BUILD, models.a, models.b, models.wrong]);
+  writeFileSync(models.corrupt, Buffer.from('this is not an onnx model'));
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '2', '-c:v', 'mpeg4', '-y', clip]);
+});
+
+async function registerAll(reg: ModelRegistry, files: string[]): Promise<{ version: string; file: string; sha: string }[]> {
+  const out = [];
+  for (const file of files) {
+    const sha = await sha256File(file);
+    const v = await reg.createVersion('cam', { model: { uri: `file://${file}`, sha256: sha, bytes: statSync(file).size, kind: 'model' }, dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} });
+    out.push({ version: v.version, file, sha });
+  }
+  return out;
+}
+
+test('deploy swaps current.json, a retry is a no-op, a bad model is rolled back, rollback restores', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edge-deploy-'));
+  const reg = new ModelRegistry(dataDir);
+  const [v1, v2, v3, v4] = await registerAll(reg, [models.a, models.wrong, models.corrupt, models.b]);
+  const deploy = (v: { version: string; file: string; sha: string }) => deployModel({ dataDir, cameraId: 'cam', version: v.version, modelFile: v.file, sha256: v.sha, registry: reg });
+
+  const r1 = await deploy(v1!);
+  assert.equal(r1.state, 'deployed');
+  const ptr = await readCurrent(dataDir, 'cam');
+  assert.equal(ptr?.version, 'v1');
+  assert.equal(await sha256File(ptr!.path), v1!.sha);
+  const mtime = statSync(path.join(dataDir, 'edge/cam/current.json')).mtimeMs;
+
+  const again = await deploy(v1!);
+  assert.equal(again.state, 'deployed');
+  assert.match(again.message, /already deployed/);
+  assert.equal(statSync(path.join(dataDir, 'edge/cam/current.json')).mtimeMs, mtime, 'the pointer is not rewritten');
+
+  for (const bad of [v2!, v3!]) {
+    const r = await deploy(bad);
+    assert.equal(r.state, 'rolled-back', `${bad.version} must fail its health check`);
+    assert.equal(r.previousVersion, 'v1');
+    assert.equal((await readCurrent(dataDir, 'cam'))?.version, 'v1', 'the previous pointer stays');
+    assert.equal((await reg.get('cam', bad.version)).state, 'rolled-back');
+    assert.equal((await reg.read('cam')).deployed, 'v1');
+  }
+  assert.match((await reg.get('cam', 'v2')).reason ?? '', /shape \[1,100,5\]/);
+
+  await assert.rejects(deployModel({ dataDir, cameraId: 'cam', version: v4!.version, modelFile: v4!.file, sha256: 'f'.repeat(64), registry: reg }), DeployChecksumError);
+  assert.equal((await readCurrent(dataDir, 'cam'))?.version, 'v1');
+
+  const r4 = await deploy(v4!);
+  assert.equal(r4.state, 'deployed');
+  assert.equal(r4.previousVersion, 'v1');
+  assert.equal((await reg.read('cam')).versions.filter((v) => v.state === 'deployed').length, 1);
+
+  const rb = await rollbackEdge({ dataDir, cameraId: 'cam', registry: reg, reason: 'operator' });
+  assert.equal(rb.version, 'v1');
+  assert.equal((await readCurrent(dataDir, 'cam'))?.version, 'v1');
+  assert.equal((await reg.get('cam', 'v4')).state, 'rolled-back');
+  assert.equal((await reg.read('cam')).deployed, 'v1');
+});
+
+async function scrape(port: number): Promise<{ text: string; frames: number; version: string | null }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const frames = Number(/^autotuner_edge_frames_total\{camera="cam"\} (\d+)/m.exec(text)?.[1] ?? NaN);
+  const version = /^autotuner_edge_model_version\{camera="cam",version="([^"]+)"\} 1/m.exec(text)?.[1] ?? null;
+  return { text, frames, version };
+}
+
+async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('edge serve hot-reloads a new model without stopping the stream', { timeout: 40_000 }, async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edge-serve-'));
+  const reg = new ModelRegistry(dataDir);
+  const [v1, v2] = await registerAll(reg, [models.a, models.b]);
+  await deployModel({ dataDir, cameraId: 'cam', version: v1!.version, modelFile: v1!.file, sha256: v1!.sha, registry: reg });
+  const server = await startEdgeServer({ dataDir, cameras: [{ id: 'cam', source: clip, classes: ['person'] }], port: 0, pollMs: 300, log: () => undefined });
+  try {
+    const health = await until(() => fetch(`http://127.0.0.1:${server.port}/healthz`).then((r) => r.status), (s) => s === 200, 10_000, 'healthz 200');
+    assert.equal(health, 200);
+    const first = await until(() => scrape(server.port), (m) => m.frames >= 3, 10_000, 'frames with v1');
+    assert.equal(first.version, 'v1');
+    assert.match(first.text, /^autotuner_edge_fps\{camera="cam"\} [\d.]+$/m);
+    assert.match(first.text, /^autotuner_edge_latency_ms\{camera="cam"\} [\d.]+$/m);
+    const det1 = (await (await fetch(`http://127.0.0.1:${server.port}/cameras/cam/detections`)).json()) as { detections: { box: number[]; className: string }[] };
+    // box [4,4,12,20] on a 32×32 input scaled to the 160×120 frame
+    assert.deepEqual(det1.detections.map((d) => d.box.map((x) => Math.round(x))), [[20, 15, 60, 75]]);
+    assert.equal(det1.detections[0]!.className, 'person');
+
+    await deployModel({ dataDir, cameraId: 'cam', version: v2!.version, modelFile: v2!.file, sha256: v2!.sha, registry: reg });
+    const swapped = await until(() => scrape(server.port), (m) => m.version === 'v2', 10_000, 'version v2 in /metrics');
+    // the stream keeps going after the swap: the frame counter keeps increasing
+    await until(() => scrape(server.port), (m) => m.frames >= swapped.frames + 3, 10_000, 'frames after the swap');
+    const det2 = (await (await fetch(`http://127.0.0.1:${server.port}/cameras/cam/detections`)).json()) as { version: string; detections: { box: number[] }[] };
+    assert.equal(det2.version, 'v2');
+    assert.deepEqual(det2.detections.map((d) => d.box.map((x) => Math.round(x))), [[80, 30, 140, 90]]);
+    assert.match(swapped.text, /autotuner_edge_model_reloads_total\{camera="cam"\} 2/);
+    assert.equal((await fetch(`http://127.0.0.1:${server.port}/cameras/nope/detections`)).status, 404);
+    assert.ok(JSON.parse(readFileSync(path.join(dataDir, 'edge/cam/current.json'), 'utf8')).version === 'v2');
+  } finally {
+    await server.close();
+  }
+});

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ModelRegistry } from '../../src/registry/registry.js';
+import type { ArtifactRef } from '../../src/artifacts/ref.js';
+
+const REGISTRY_URL = pathToFileURL(path.resolve('src/registry/registry.ts')).href;
+const model = (n: number): ArtifactRef => ({ uri: `file:///m/${n}.onnx`, sha256: String(n).padStart(64, '0'), bytes: 1, kind: 'model' });
+
+/** A child process that writes to the registry in a loop (create + deploy), printing "ready" first. */
+function writer(dataDir: string, prefix: string, count: number) {
+  const code = `
+    import { ModelRegistry } from ${JSON.stringify(REGISTRY_URL)};
+    const reg = new ModelRegistry(${JSON.stringify(dataDir)});
+    console.log('ready');
+    for (let i = 0; i < ${count}; i++) {
+      const v = await reg.createVersion('cam', { model: { uri: 'file:///m/' + i, sha256: 'x', bytes: 1, kind: 'model' }, dataset: null,
+        teacher: 't', trainer: 'tr', trainerArgs: [], metrics: { i }, idempotencyKey: ${JSON.stringify(prefix)} + i });
+      if (i % 2 === 0) await reg.markDeployed('cam', v.version);
+    }
+    console.log('done');
+  `;
+  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function waitFor(child: ReturnType<typeof writer>, word: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes(word)) resolve();
+    });
+    child.on('exit', (c) => (out.includes(word) ? resolve() : reject(new Error(`writer exited ${c} before "${word}"`))));
+  });
+}
+
+test('registry survives kill -9 of a writer at random moments', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reg-crash-'));
+  const reg = new ModelRegistry(dataDir, { lockTimeoutMs: 10_000 });
+  let killsDuringWrites = 0;
+  for (let round = 0; round < 6; round++) {
+    const child = writer(dataDir, `r${round}-`, 100_000);
+    await waitFor(child, 'ready');
+    await new Promise((r) => setTimeout(r, 30 + Math.random() * 250));
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    killsDuringWrites++;
+    // The file is always a complete, valid registry with exactly one deployed version.
+    const file = await reg.read('cam');
+    if (file.versions.length > 0) {
+      assert.equal(file.versions.filter((v) => v.state === 'deployed').length, 1);
+      assert.ok(file.deployed);
+    }
+    const numbers = file.versions.map((v) => Number(v.version.slice(1)));
+    assert.deepEqual(numbers, numbers.map((_, i) => i + 1), 'versions are v1..vN without gaps or duplicates');
+    // The dead writer's lock (if any) is recovered: a new write goes through promptly.
+    const t0 = Date.now();
+    const v = await reg.createVersion('cam', { model: model(round), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {}, idempotencyKey: `parent-${round}` });
+    await reg.markDeployed('cam', v.version);
+    assert.ok(Date.now() - t0 < 5000, 'stale lock recovered quickly');
+  }
+  assert.equal(killsDuringWrites, 6);
+  const final = await reg.read('cam');
+  assert.ok(final.versions.length > 6, 'the writers did write');
+  assert.equal(final.versions.filter((v) => v.state === 'deployed').length, 1);
+});
+
+test('concurrent writers in two processes never lose an update', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reg-conc-'));
+  const a = writer(dataDir, 'a', 25);
+  const b = writer(dataDir, 'b', 25);
+  await Promise.all([waitFor(a, 'done'), waitFor(b, 'done')]);
+  const file = await new ModelRegistry(dataDir).read('cam');
+  assert.equal(file.versions.length, 50);
+  assert.equal(new Set(file.versions.map((v) => v.version)).size, 50);
+  assert.equal(file.versions.filter((v) => v.state === 'deployed').length, 1);
+  assert.deepEqual(readdirSync(path.join(dataDir, 'registry')).filter((f) => f.endsWith('.lock')), []);
+});
+
+test('a stale lock left by a dead process is broken', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reg-stale-'));
+  const reg = new ModelRegistry(dataDir, { lockTimeoutMs: 3000 });
+  await reg.read('cam');
+  const file = reg.file('cam');
+  await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(file), { recursive: true }));
+  // pid 2^22+1 is above Linux's pid_max default range in practice: not alive
+  writeFileSync(`${file}.lock`, `4194305 ${Date.now()} dead`);
+  const v = await reg.createVersion('cam', { model: model(1), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} });
+  assert.equal(v.version, 'v1');
+});

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { writeJsonAtomic } from '../artifacts/store.js';
+import { loadFrame } from '../detect/load-frame.js';
+import { weightedBoxFusion } from '../detect/nms.js';
+import type { OutputTensor } from '../detect/decoders/index.js';
+import type { PreparedBatch } from '../detect/onnx-detector.js';
+import type { Detection, Detector, RgbFrame } from '../detect/types.js';
+import { DEFAULT_CROPS, type CropOptions, detectCrops, planCrops } from './crops.js';
+import { applyThresholds, classMap, mapClasses, thresholds } from './labels.js';
+import { type SampledFrame, frameImagePath } from './manifest.js';
+import { DEFAULT_STATIC, DEFAULT_TEMPORAL, type StaticOptions, type TemporalOptions, findStatic, temporalConsistency } from './temporal.js';
+import { detectFlipped } from './tta.js';
+
+export interface AnnotatePolicy {
+  /** camera.classes */
+  classes: readonly string[];
+  minScore: number;
+  classScores: Readonly<Record<string, number>>;
+  crops: boolean;
+  tta: boolean;
+  keepStatic: boolean;
+}
+
+export interface AnnotateFramesOptions {
+  detector: Detector;
+  /** directory with images/<name>.jpg */
+  framesDir: string;
+  frames: readonly SampledFrame[];
+  policy: AnnotatePolicy;
+  /** per-frame results are kept here and reused by a retried run (resume); omit to keep nothing */
+  scratchDir?: string;
+  /** called after each frame (done counts reused frames too) */
+  onProgress?: (p: { done: number; total: number; lastIndex: number; reused: number }) => void | Promise<void>;
+  signal?: AbortSignal;
+  cropOptions?: CropOptions;
+  temporal?: TemporalOptions;
+  static?: StaticOptions;
+  /** merge IoU for full frame + crops + flipped passes (weighted box fusion) */
+  fuseIou?: number;
+}
+
+export interface LabelledFrame {
+  frame: SampledFrame;
+  width: number;
+  height: number;
+  /** final labels, cls = index into policy.classes, boxes in frame pixels */
+  labels: Detection[];
+}
+
+export interface AnnotateTimings {
+  /** seconds in each part of the inner loop */
+  loadSec: number;
+  fullSec: number;
+  cropsSec: number;
+  ttaSec: number;
+  totalSec: number;
+}
+
+export interface AnnotateFramesResult {
+  frames: LabelledFrame[];
+  labels: number;
+  perClass: Record<string, number>;
+  suppressedStatic: number;
+  droppedByTemporal: number;
+  /** frames whose teacher output came from the scratch dir (not re-run) */
+  reused: number;
+  /** frames the teacher ran on in this call */
+  inferred: number;
+  timings: AnnotateTimings;
+}
+
+/** What the teacher said about one frame, before window-level filtering (kept in scratch). */
+interface FrameRecord {
+  v: 1;
+  name: string;
+  width: number;
+  height: number;
+  /** camera-class detections above half the lowest threshold (temporal gain may lift them) */
+  dets: Detection[];
+}
+
+/** Scratch key: the same frames under a different teacher setup must not reuse results. */
+export function scratchKey(parts: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+/** A detector whose stages can be driven separately (OnnxDetector), so the loop can overlap them. */
+interface PipelinedDetector extends Detector {
+  prepare(frames: readonly RgbFrame[]): PreparedBatch;
+  runPrepared(batch: PreparedBatch): Promise<OutputTensor[]>;
+  decodeBatch(outputs: readonly OutputTensor[], transforms: PreparedBatch['transforms']): Detection[][];
+}
+
+function isPipelined(d: Detector): d is PipelinedDetector {
+  const p = d as Partial<PipelinedDetector>;
+  return typeof p.prepare === 'function' && typeof p.runPrepared === 'function' && typeof p.decodeBatch === 'function';
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error('annotation cancelled');
+}
+
+/**
+ * The annotate inner loop (used by the activity and by `bench annotate`): teacher on every frame
+ * (+ motion crops, + flipped pass), then window-level temporal consistency, static suppression
+ * and thresholds. Frames already in `scratchDir` are not run again.
+ */
+export async function annotateFrames(o: AnnotateFramesOptions): Promise<AnnotateFramesResult> {
+  const t0 = performance.now();
+  const timings: AnnotateTimings = { loadSec: 0, fullSec: 0, cropsSec: 0, ttaSec: 0, totalSec: 0 };
+  const map = classMap(o.detector.classNames, o.policy);
+  const th = thresholds(o.policy);
+  const floor = Math.min(...th) / 2;
+  const fuseIou = o.fuseIou ?? 0.55;
+  const records: FrameRecord[] = new Array<FrameRecord>(o.frames.length);
+  let reused = 0;
+  let inferred = 0;
+
+  const recordPath = (name: string) => path.join(o.scratchDir!, `${name}.json`);
+  const todo: number[] = [];
+  for (let i = 0; i < o.frames.length; i++) {
+    const f = o.frames[i]!;
+    if (o.scratchDir && existsSync(recordPath(f.name))) {
+      try {
+        records[i] = JSON.parse(await readFile(recordPath(f.name), 'utf8')) as FrameRecord;
+        reused++;
+        continue;
+      } catch {
+        // a torn/corrupt record (writes are atomic, so unlikely): label the frame again
+      }
+    }
+    todo.push(i);
+  }
+  let done = reused;
+  if (reused) await o.onProgress?.({ done, total: o.frames.length, lastIndex: -1, reused });
+
+  const load = async (i: number): Promise<RgbFrame> => {
+    const s = performance.now();
+    const fr = await loadFrame(frameImagePath(o.framesDir, o.frames[i]!.name));
+    timings.loadSec += (performance.now() - s) / 1000;
+    return fr;
+  };
+  const pipelined = isPipelined(o.detector) ? o.detector : undefined;
+  type Staged = { frame: RgbFrame; prepared?: PreparedBatch };
+  const stage = async (i: number): Promise<Staged> => {
+    const frame = await load(i);
+    return { frame, prepared: pipelined?.prepare([frame]) };
+  };
+  // Decode + preprocess the next frame while the teacher runs on this one (inference runs off
+  // the main thread), so JPEG decoding and resizing cost no wall time.
+  let next: Promise<Staged> | undefined = todo.length ? stage(todo[0]!) : undefined;
+  for (let k = 0; k < todo.length; k++) {
+    if (o.signal?.aborted) throw abortError(o.signal);
+    const i = todo[k]!;
+    const f = o.frames[i]!;
+    const cur = await next!;
+    const frame = cur.frame;
+    let s = performance.now();
+    const running = pipelined && cur.prepared ? pipelined.runPrepared(cur.prepared) : o.detector.detect([frame]);
+    next = k + 1 < todo.length ? stage(todo[k + 1]!) : undefined;
+    // keep an unawaited prefetch failure from becoming an unhandled rejection; it is awaited later
+    next?.catch(() => undefined);
+    const res = await running;
+    const full = pipelined && cur.prepared ? pipelined.decodeBatch(res as OutputTensor[], cur.prepared.transforms)[0] : (res as Detection[][])[0];
+    timings.fullSec += (performance.now() - s) / 1000;
+    let dets = full ?? [];
+    const passes: Detection[][] = [dets];
+    if (o.policy.crops && f.motion.length) {
+      s = performance.now();
+      passes.push(await detectCrops(o.detector, frame, planCrops(f.motion, frame.width, frame.height, o.cropOptions ?? DEFAULT_CROPS)));
+      timings.cropsSec += (performance.now() - s) / 1000;
+    }
+    if (o.policy.tta) {
+      s = performance.now();
+      passes.push(await detectFlipped(o.detector, frame));
+      timings.ttaSec += (performance.now() - s) / 1000;
+    }
+    dets = mapClasses(passes.length > 1 ? weightedBoxFusion(passes.flat(), fuseIou) : dets, map).filter((d) => d.score >= floor);
+    const rec: FrameRecord = { v: 1, name: f.name, width: frame.width, height: frame.height, dets };
+    records[i] = rec;
+    if (o.scratchDir) await writeJsonAtomic(recordPath(f.name), rec);
+    inferred++;
+    done++;
+    await o.onProgress?.({ done, total: o.frames.length, lastIndex: f.index, reused });
+  }
+
+  // Window-level filtering over all frames (cheap; redone on resume from the scratch records).
+  const timed = records.map((r, i) => ({ t: o.frames[i]!.t, dets: r.dets }));
+  let suppressedStatic = 0;
+  if (!o.policy.keepStatic) {
+    const isStatic = findStatic(timed, o.static ?? DEFAULT_STATIC);
+    timed.forEach((tf, i) => {
+      const keep = tf.dets.filter((_, j) => !isStatic[i]![j]);
+      // count only those that would have become labels
+      suppressedStatic += applyThresholds(tf.dets.filter((_, j) => isStatic[i]![j]), th).length;
+      tf.dets = keep;
+    });
+  }
+  const before = timed.reduce((n, tf) => n + applyThresholds(tf.dets, th).length, 0);
+  const adjusted = temporalConsistency(timed, o.temporal ?? DEFAULT_TEMPORAL);
+  const perClass: Record<string, number> = Object.fromEntries(o.policy.classes.map((c) => [c, 0]));
+  let labels = 0;
+  const frames: LabelledFrame[] = records.map((r, i) => {
+    const kept = applyThresholds(adjusted[i]!, th);
+    for (const d of kept) perClass[o.policy.classes[d.cls]!]!++;
+    labels += kept.length;
+    return { frame: o.frames[i]!, width: r.width, height: r.height, labels: kept };
+  });
+  timings.totalSec = (performance.now() - t0) / 1000;
+  return { frames, labels, perClass, suppressedStatic, droppedByTemporal: Math.max(0, before - labels), reused, inferred, timings };
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { runAnnotateBench } from '../../bench/annotate.js';
+import { findCamera, loadConfig } from '../../config/load.js';
+import { makeDeps } from '../../worker/deps.js';
+import { globalOpts, printJson } from '../context.js';
+
+export function registerBench(bench: Command): void {
+  bench
+    .command('annotate')
+    .description('teacher throughput: the bare ONNX model vs our annotate loop on the same frames, plus the cost of crops and TTA')
+    .option('--camera <id>', 'camera whose teacher settings and source to use (default: the first)')
+    .option('--frames <n>', 'frames to time', (v) => Number(v), 20)
+    .option('--frames-dir <dir>', 'a sampled frames directory (images/ + manifest.json) instead of extracting from the source')
+    .option('--json', 'last stdout line is one JSON object')
+    .action(async (o: { camera?: string; frames: number; framesDir?: string }, cmd: Command) => {
+      const g = globalOpts(cmd);
+      const loaded = await loadConfig(g.config);
+      const camera = o.camera ? findCamera(loaded.config, o.camera) : loaded.config.cameras[0]!;
+      const deps = makeDeps(loaded.config, loaded.dir);
+      const r = await runAnnotateBench({ deps, camera, frames: o.frames, framesDir: o.framesDir, log: (l) => console.error(l) });
+      console.log(`teacher ${r.model} (${r.layout}), ${r.frames} frames, ${r.threads} threads`);
+      console.log(`bare model          ${r.bareFps.toFixed(2)} frames/s (${r.teacherMsPerFrame.toFixed(1)} ms/frame)`);
+      console.log(`annotate loop       ${r.teacherFps.toFixed(2)} frames/s`);
+      console.log(`overhead            ${r.overhead.toFixed(3)} (target <= 1.10)`);
+      console.log(`crops               +${(r.cropsCostSec * 1000).toFixed(1)} ms/frame (${r.avgCrops.toFixed(1)} regions/frame)`);
+      console.log(`tta (flip)          +${(r.ttaCostSec * 1000).toFixed(1)} ms/frame`);
+      if (g.json) printJson({ bareFps: r.bareFps, teacherFps: r.teacherFps, overhead: r.overhead, cropsCostSec: r.cropsCostSec, ttaCostSec: r.ttaCostSec });
+    });
+}

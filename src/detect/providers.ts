@@ -1,0 +1,67 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type { InferenceSession } from 'onnxruntime-node';
+
+export type ProviderName = 'cpu' | 'cuda' | 'tensorrt';
+
+export class ProviderUnavailableError extends Error {
+  override name = 'ProviderUnavailableError';
+}
+
+const require = createRequire(import.meta.url);
+
+/** Directory holding onnxruntime-node's native libraries for this platform. */
+function ortBinDir(): string | undefined {
+  try {
+    const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    const base = path.join(pkg, 'bin');
+    for (const napi of existsSync(base) ? readdirSync(base) : []) {
+      const dir = path.join(base, napi, process.platform, process.arch);
+      if (existsSync(dir)) return dir;
+    }
+  } catch {
+    // fall through: unknown layout, let session creation report
+  }
+  return undefined;
+}
+
+/**
+ * Check a requested execution provider before building a session, so the user gets a message
+ * that says what to install instead of an opaque native error. CPU is always there.
+ */
+export function checkProvider(name: ProviderName): void {
+  if (name === 'cpu') return;
+  const dir = ortBinDir();
+  const lib = name === 'cuda' ? 'libonnxruntime_providers_cuda.so' : 'libonnxruntime_providers_tensorrt.so';
+  if (process.platform !== 'linux' && process.platform !== 'win32') {
+    throw new ProviderUnavailableError(`execution provider "${name}" is not available on ${process.platform}; set teacher.provider to "cpu"`);
+  }
+  const found = dir && readdirSync(dir).some((f) => f.startsWith(lib.replace('.so', '')));
+  if (!found) {
+    throw new ProviderUnavailableError(
+      `execution provider "${name}" requested but onnxruntime-node has no ${lib} in ${dir ?? 'its bin directory'}: ` +
+        `reinstall with network access and \`npm install onnxruntime-node --onnxruntime-node-install-cuda=v12\` on a machine with an NVIDIA driver ` +
+        `(and TensorRT for "tensorrt"), or set teacher.provider to "cpu"`,
+    );
+  }
+}
+
+/** Session options chosen on purpose: one inference stream, its op threads sized to the machine. */
+export function sessionOptions(provider: ProviderName, threads?: number): InferenceSession.SessionOptions {
+  const eps: InferenceSession.SessionOptions['executionProviders'] =
+    provider === 'cpu' ? ['cpu'] : provider === 'cuda' ? ['cuda', 'cpu'] : ['tensorrt', 'cuda', 'cpu'];
+  return {
+    executionProviders: eps,
+    // Intra-op threads do the convolution work; default = all cores (annotation is the only heavy
+    // work on a GPU-queue worker). Inter-op stays 1: detector graphs are sequential chains.
+    intraOpNumThreads: threads ?? Math.max(1, os.availableParallelism()),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Idle op threads would otherwise spin after each parallel section and steal the cores the
+    // main thread needs to decode and resize the next frame meanwhile.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}

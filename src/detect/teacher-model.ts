@@ -1,3 +1,4 @@
+import { builtinCenternetJson } from '../models/builtin.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
@@ -61,8 +62,12 @@ export async function readModelSidecar(model: string): Promise<ModelSidecar> {
 }
 
 async function exportCenternet(deps: Pick<ActivityDeps, 'python' | 'repoRoot'>, imgsz: number, dest: string): Promise<void> {
-  const init = path.join(deps.repoRoot, 'node_modules', '@vladmandic', 'human', 'models', 'centernet.json');
-  if (!existsSync(init)) throw new TeacherModelError(`built-in teacher weights ${init} are missing: run \`npm install\` (package @vladmandic/human)`);
+  let init: string;
+  try {
+    init = builtinCenternetJson();
+  } catch (err) {
+    throw new TeacherModelError((err as Error).message);
+  }
   await mkdir(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${Date.now()}.tmp.onnx`;
   const args = ['-m', 'autotuner_trainer', 'export', '--init', init, '--imgsz', String(imgsz), '--out', tmp];

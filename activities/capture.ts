@@ -1,0 +1,39 @@
+import { Context } from '@temporalio/activity';
+import type { CaptureResult, RunContext } from '../src/pipeline/types.js';
+import { captureCamera, captureWorkDir } from '../src/video/capture-step.js';
+import { toSourceFailure } from '../src/video/errors.js';
+import type { ActivityDeps } from '../src/worker/deps.js';
+
+/** Heartbeat details of a running capture: counts only (frames never travel through Temporal). */
+export interface CaptureHeartbeat {
+  framesSoFar: number;
+  segmentsDone: number;
+}
+
+export function makeCaptureActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * Record the camera's window (edge queue). Segments live in a per-run directory, so a retry
+     * after a crash keeps the finished ones and records only the rest of the window; the
+     * heartbeat details say how far the last attempt got.
+     */
+    async capture(ctx: RunContext): Promise<CaptureResult> {
+      const actx = Context.current();
+      const last = actx.info.heartbeatDetails as CaptureHeartbeat | undefined;
+      if (last?.segmentsDone) {
+        actx.log.info('capture resuming', { segmentsDone: last.segmentsDone, framesSoFar: last.framesSoFar });
+      }
+      try {
+        return await captureCamera({
+          camera: ctx.camera,
+          store: deps.store,
+          workDir: captureWorkDir(deps.dataDir, ctx),
+          onProgress: (p) => actx.heartbeat({ framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone } satisfies CaptureHeartbeat),
+          signal: actx.cancellationSignal,
+        });
+      } catch (err) {
+        throw toSourceFailure(err);
+      }
+    },
+  };
+}

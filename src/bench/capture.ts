@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DirectoryArtifactStore } from '../artifacts/store.js';
+import { cameraSchema, DEMO_VIDEO, type CameraConfig } from '../config/schema.js';
+import { captureAndSample } from '../sampling/pipeline.js';
+import { inputArgs, locateFfmpeg } from '../video/ffmpeg.js';
+
+export interface CaptureBenchOptions {
+  /** video to use (default: the demo video) */
+  video?: string;
+  /** alternating reference/pipeline runs; medians are reported */
+  iterations?: number;
+  /** camera settings (capture/sample sections); the source is replaced by `video` */
+  camera?: CameraConfig;
+  log?: (line: string) => void;
+}
+
+export interface CaptureBenchResult {
+  ffmpegFps: number;
+  pipelineFps: number;
+  ratio: number;
+  peakRssMb: number;
+  frames: number;
+  ffmpegSeconds: number;
+  pipelineSeconds: number;
+  selected: number;
+  ffmpeg: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Reference: bare ffmpeg decoding to raw rgb24 frames into a pipe whose bytes are dropped. */
+async function bareDecode(ffmpegPath: string, video: string): Promise<{ seconds: number; bytes: number }> {
+  const t0 = performance.now();
+  const child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', ...inputArgs(video), '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let bytes = 0;
+  child.stdout.on('data', (c: Buffer) => {
+    bytes += c.length;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`reference ffmpeg decode of ${video} failed (exit ${code})`);
+  return { seconds: (performance.now() - t0) / 1000, bytes };
+}
+
+/**
+ * Capture throughput: bare ffmpeg decode (reference) vs our capture+sample pipeline on the same
+ * video in the same process, alternated so both see the same machine load. Both are pipe-bound
+ * the same way, so the ratio measures what our scoring, selection and JPEG encoding cost.
+ */
+export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<CaptureBenchResult> {
+  const video = opts.video ?? DEMO_VIDEO;
+  const iterations = Math.max(1, opts.iterations ?? 3);
+  const log = opts.log ?? (() => {});
+  const ffmpeg = await locateFfmpeg();
+  const base = opts.camera ?? cameraSchema.parse({ id: 'bench', source: video });
+  const camera: CameraConfig = { ...base, source: video };
+  const root = await mkdtemp(path.join(os.tmpdir(), 'autotuner-bench-capture-'));
+  const refTimes: number[] = [];
+  const pipeTimes: number[] = [];
+  let frames = 0;
+  let refFrames = 0;
+  let selected = 0;
+  try {
+    const store = new DirectoryArtifactStore(path.join(root, 'artifacts'));
+    for (let i = 0; i < iterations; i++) {
+      const ref = await bareDecode(ffmpeg.path, video);
+      refTimes.push(ref.seconds);
+      const t0 = performance.now();
+      const r = await captureAndSample({ camera, store, dataDir: root, workDir: path.join(root, `capture-${i}`) });
+      const secs = (performance.now() - t0) / 1000;
+      pipeTimes.push(secs);
+      frames = r.sample.decoded;
+      selected = r.sample.selected;
+      // reference frame count from bytes (native rate, native size)
+      refFrames = Math.round(ref.bytes / (r.capture.width * r.capture.height * 3)) || frames;
+      log(`run ${i + 1}/${iterations}: ffmpeg ${ref.seconds.toFixed(2)} s, pipeline ${secs.toFixed(2)} s (${frames} frames, ${selected} selected)`);
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  const ffmpegSeconds = median(refTimes);
+  const pipelineSeconds = median(pipeTimes);
+  const ffmpegFps = refFrames / ffmpegSeconds;
+  const pipelineFps = frames / pipelineSeconds;
+  return {
+    ffmpegFps: Math.round(ffmpegFps * 10) / 10,
+    pipelineFps: Math.round(pipelineFps * 10) / 10,
+    ratio: Math.round((pipelineFps / ffmpegFps) * 1000) / 1000,
+    // maxRSS is in kilobytes
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    frames,
+    ffmpegSeconds,
+    pipelineSeconds,
+    selected,
+    ffmpeg: `${ffmpeg.version} (${ffmpeg.source})`,
+  };
+}

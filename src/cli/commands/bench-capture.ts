@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { runCaptureBench } from '../../bench/capture.js';
+import { findCamera, loadConfig } from '../../config/load.js';
+import { DEMO_VIDEO } from '../../config/schema.js';
+import { globalOpts, printJson } from '../context.js';
+
+export function registerBench(bench: Command): void {
+  bench
+    .command('capture')
+    .description('capture+sample throughput vs bare ffmpeg decoding of the same video (target ratio >= 0.8)')
+    .option('--video <path>', 'video to use', DEMO_VIDEO)
+    .option('--camera <id>', 'camera whose capture/sample settings to use (default: built-in defaults)')
+    .option('--iterations <n>', 'alternating runs; medians are reported', (v) => Number(v), 3)
+    .option('--json', 'last stdout line is one JSON object')
+    .action(async (o: { video: string; camera?: string; iterations: number }, cmd: Command) => {
+      const g = globalOpts(cmd);
+      const camera = o.camera ? findCamera((await loadConfig(g.config)).config, o.camera) : undefined;
+      const r = await runCaptureBench({ video: o.video, iterations: o.iterations, camera, log: (l) => console.error(l) });
+      console.log(`ffmpeg ${r.ffmpeg}, ${r.frames} frames`);
+      console.log(`bare ffmpeg decode  ${r.ffmpegFps.toFixed(1)} frames/s`);
+      console.log(`capture+sample      ${r.pipelineFps.toFixed(1)} frames/s (${r.selected} frames selected)`);
+      console.log(`ratio               ${r.ratio.toFixed(3)} (target >= 0.8)`);
+      console.log(`peak RSS            ${r.peakRssMb} MB`);
+      if (g.json) printJson({ ffmpegFps: r.ffmpegFps, pipelineFps: r.pipelineFps, ratio: r.ratio, peakRssMb: r.peakRssMb });
+    });
+}

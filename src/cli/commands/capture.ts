@@ -1,0 +1,83 @@
+import { cp, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { findCamera, loadConfig } from '../../config/load.js';
+import { cameraSchema } from '../../config/schema.js';
+import { captureAndSample } from '../../sampling/pipeline.js';
+import { redactText } from '../../video/redact.js';
+import { makeDeps } from '../../worker/deps.js';
+import { globalOpts, printJson } from '../context.js';
+
+interface CaptureOpts {
+  source?: string;
+  camera?: string;
+  frames?: number;
+  seconds?: number;
+  out?: string;
+}
+
+/** One progress line on stderr: rewritten in place on a terminal, one line per update otherwise. */
+function progress(): { update(text: string): void; done(): void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return {
+    update(text) {
+      const now = Date.now();
+      if (!tty && now - last < 2000) return;
+      last = now;
+      process.stderr.write(tty ? `\r\x1b[2K${text}` : `${text}\n`);
+    },
+    done() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('capture')
+    .description('capture a window of a camera and sample frames from it, without Temporal (same code as the activities)')
+    .option('--source <url>', 'file, rtsp://, http(s):// or device (default: the camera\'s source)')
+    .option('--camera <id>', 'camera whose settings to use (default: the first in the config)')
+    .option('--frames <n>', 'stop after this many frames at the capture fps', (v) => Number(v))
+    .option('--seconds <s>', 'stop after this many seconds', (v) => Number(v))
+    .option('--out <dir>', 'also copy the sampled frames (images/ + manifest.json) here')
+    .option('--json', 'last stdout line is one JSON object')
+    .action(async (o: CaptureOpts, cmd: Command) => {
+      const g = globalOpts(cmd);
+      const loaded = await loadConfig(g.config);
+      const base = o.camera ? findCamera(loaded.config, o.camera) : loaded.config.cameras[0]!;
+      const camera = cameraSchema.parse({
+        ...base,
+        source: o.source ?? base.source,
+        capture: { ...base.capture, ...(o.frames ? { frames: o.frames } : {}), ...(o.seconds ? { seconds: o.seconds } : {}) },
+      });
+      const deps = makeDeps(loaded.config, loaded.dir);
+      const p = progress();
+      const t0 = Date.now();
+      const r = await captureAndSample({
+        camera,
+        store: deps.store,
+        dataDir: deps.dataDir,
+        workDir: path.join(deps.dataDir, 'capture', `cli-${camera.id}-${process.pid}-${t0}`),
+        runKey: `cli-${t0}`,
+        onCapture: (c) => p.update(`capture: ${c.framesSoFar} frames, ${c.seconds.toFixed(1)} s recorded`),
+        onSample: (s) => p.update(`sample: ${s.decoded} frames decoded (t=${s.t.toFixed(1)} s)`),
+      });
+      p.done();
+      const framesDir = await deps.store.localPath(r.sample.frames);
+      let out: string | undefined;
+      if (o.out) {
+        out = path.resolve(o.out);
+        await mkdir(out, { recursive: true });
+        await cp(framesDir, out, { recursive: true });
+      }
+      const secs = (Date.now() - t0) / 1000;
+      console.log(`source   ${redactText(camera.source, camera.source)}`);
+      console.log(`captured ${r.capture.frames} frames, ${r.capture.seconds.toFixed(1)} s, ${r.capture.width}x${r.capture.height} @ ${r.capture.fps} fps`);
+      console.log(`sampled  ${r.sample.selected} of ${r.sample.decoded} frames (train ${r.sample.train}, val ${r.sample.val}, empty ${r.sample.emptyKept}) in ${secs.toFixed(1)} s`);
+      if (r.sample.cameraMoved) console.log(`warning  camera moved: ${r.sample.cameraMovedReason}`);
+      console.log(`frames   ${out ?? framesDir}`);
+      if (g.json) printJson({ capture: r.capture, sample: r.sample, framesDir, out: out ?? null });
+    });
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { findCamera } from '../../config/load.js';
+import { DEMO_VIDEO } from '../../config/schema.js';
+import { ensureSearchAttributes } from '../../client/search-attributes.js';
+import { startTune, waitForTune } from '../../client/tune.js';
+import { QUICK_OVERRIDES } from '../../demo/quick.js';
+import { hasPollers } from '../../demo/workers-present.js';
+import { ensureDevServer } from '../../temporal/dev-server.js';
+import { connectWorker, isTemporalUp, temporalTarget } from '../../temporal/connection.js';
+import { edgeTaskQueue, GPU_TASK_QUEUE } from '../../temporal/queues.js';
+import { createWorkers } from '../../worker/run.js';
+import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.js';
+import { formatOutcome } from './tune.js';
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('the main job on the offline defaults: server + workers if none run, tune the demo camera, print the report')
+    .option('--quick', 'reduced run (fewer frames and epochs): a few minutes on 2 cores')
+    .option('--camera <id>', 'camera to tune', 'demo')
+    .option('--json', 'last stdout line is one JSON object with the outcome')
+    .action(async (o: { quick?: boolean; camera: string }, cmd: Command) => {
+      const json = globalOpts(cmd).json;
+      const say = (s: string) => console.error(s);
+      const loaded = await loadFor(cmd);
+      if (loaded.created) say(`created ${loaded.path} with the demo camera`);
+      const camera = findCamera(loaded.config, o.camera);
+      if (camera.source === DEMO_VIDEO && !existsSync(DEMO_VIDEO)) {
+        throw new Error(`the demo video ${DEMO_VIDEO} is missing: install it with "apt-get install opencv-doc" (or run "npm run setup")`);
+      }
+      const { address, namespace } = temporalTarget(loaded.config);
+      const dataDir = path.resolve(loaded.dir, loaded.config.dataDir);
+      if (!(await isTemporalUp(address))) {
+        if (process.env.TEMPORAL_ADDRESS) throw new Error(`TEMPORAL_ADDRESS=${address} does not answer; unset it to use the embedded dev server`);
+        say(`starting the Temporal dev server on ${address} (left running for the Web UI; "autotuner server stop" stops it)`);
+        const s = await ensureDevServer({ dataDir, address, namespace, uiPort: loaded.config.temporal.uiPort });
+        say(`  log: ${s.log}`);
+      }
+      await withClient(loaded, async (client) => {
+        await ensureSearchAttributes(client, namespace);
+        const need = [GPU_TASK_QUEUE, edgeTaskQueue(camera.site)];
+        const missing: string[] = [];
+        for (const q of need) if (!(await hasPollers(client, namespace, q))) missing.push(q);
+        let stopWorkers: (() => Promise<void>) | undefined;
+        if (missing.length > 0) {
+          say(`no workers on ${missing.join(', ')}: running them in this process`);
+          const connection = await connectWorker(loaded.config);
+          const { workers } = await createWorkers({ loaded, role: 'all', connection, shutdownGraceTime: '10 seconds' });
+          const running = workers.map((w) => w.run());
+          stopWorkers = async () => {
+            workers.forEach((w) => w.shutdown());
+            await Promise.allSettled(running);
+            await connection.close();
+          };
+        }
+        try {
+          const started = await startTune(client, camera.id, o.quick ? QUICK_OVERRIDES : {}, true);
+          const link = uiLink(loaded, namespace, started.workflowId, started.runId);
+          say(`${started.attached ? 'attached to' : 'started'} ${started.workflowId}\n  Web UI: ${link}`);
+          const t0 = Date.now();
+          const outcome = await waitForTune(client, camera.id, started.handle, (line) => say(`  ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s ${line}`));
+          say(formatOutcome(outcome));
+          say(`  Web UI        ${link}`);
+          if (json) printJson({ ...outcome, link, seconds: (Date.now() - t0) / 1000 });
+        } finally {
+          await stopWorkers?.();
+        }
+      });
+    });
+}

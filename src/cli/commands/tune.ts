@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { findCamera } from '../../config/load.js';
+import type { TuneOutcome } from '../../pipeline/progress.js';
+import { ensureSearchAttributes } from '../../client/search-attributes.js';
+import { liveStatus, startTune, waitForTune } from '../../client/tune.js';
+import { tuneWorkflowId } from '../../temporal/queues.js';
+import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.js';
+
+export function formatOutcome(o: TuneOutcome): string {
+  const c = o.metrics.candidate;
+  const b = o.metrics.baseline;
+  const sign = o.metrics.gain >= 0 ? '+' : '';
+  return [
+    `camera ${o.cameraId}: ${o.state.toUpperCase()} ${o.modelVersion ?? ''}`.trim(),
+    `  mAP@0.5       ${b.map50.toFixed(3)} (${b.version}) -> ${c.map50.toFixed(3)} (${sign}${o.metrics.gain.toFixed(3)})`,
+    `  mAP@.5:.95    ${b.map5095.toFixed(3)} -> ${c.map5095.toFixed(3)}`,
+    `  latency       ${b.latencyMs.toFixed(1)} ms -> ${c.latencyMs.toFixed(1)} ms`,
+    `  reason        ${o.reason}`,
+    ...(o.cameraMoved ? ['  WARNING       the camera moved during/before this window (see the report)'] : []),
+    `  report        ${o.reportPath}`,
+  ].join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('tune <cameraId>')
+    .description('start tuneCamera for a camera (workflow ID tune/<cameraId>)')
+    .option('--wait', 'wait for the result, printing progress (attaches to a running tuning)')
+    .option('--json', 'machine-readable output (last stdout line)')
+    .option('--set <json>', 'overrides, e.g. \'{"student":{"epochs":3}}\'')
+    .action(async (cameraId: string, o: { wait?: boolean; set?: string }, cmd: Command) => {
+      const loaded = await loadFor(cmd);
+      findCamera(loaded.config, cameraId);
+      const json = globalOpts(cmd).json;
+      const overrides = o.set ? JSON.parse(o.set) : {};
+      await withClient(loaded, async (client, namespace) => {
+        await ensureSearchAttributes(client, namespace);
+        const started = await startTune(client, cameraId, overrides, Boolean(o.wait));
+        const link = uiLink(loaded, namespace, started.workflowId, started.runId);
+        console.error(`${started.attached ? 'attached to running' : 'started'} ${started.workflowId} (run ${started.runId})\n  Web UI: ${link}`);
+        if (!o.wait) {
+          if (json) printJson({ workflowId: started.workflowId, runId: started.runId, attached: started.attached, link });
+          return;
+        }
+        const outcome = await waitForTune(client, cameraId, started.handle, (line) => console.error(line));
+        if (json) printJson(outcome);
+        else console.log(formatOutcome(outcome));
+      });
+    });
+
+  program
+    .command('status <cameraId>')
+    .description('current stage and progress of the camera\'s tuning (workflow query + heartbeats)')
+    .option('--json', 'machine-readable output')
+    .action(async (cameraId: string, _o, cmd: Command) => {
+      const loaded = await loadFor(cmd);
+      await withClient(loaded, async (client) => {
+        let s;
+        try {
+          s = await liveStatus(client, cameraId);
+        } catch (err) {
+          if ((err as Error).name === 'WorkflowNotFoundError') {
+            console.error(`no tuning of camera "${cameraId}" found (workflow ${tuneWorkflowId(cameraId)}); start one with "autotuner tune ${cameraId}"`);
+            process.exitCode = 1;
+            return;
+          }
+          throw err;
+        }
+        if (globalOpts(cmd).json) return printJson(s);
+        console.log(`${s.workflowId} run ${s.runId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}`);
+        for (const st of s.progress?.stages ?? []) {
+          console.log(`  ${st.state.padEnd(8)} ${st.stage.padEnd(9)} ${st.summary ?? ''}`);
+        }
+        for (const a of s.activities) {
+          console.log(`  running ${a.type} attempt ${a.attempt}${a.details ? ` ${JSON.stringify(a.details)}` : ''}${a.lastFailure ? `\n    last failure: ${a.lastFailure}` : ''}`);
+        }
+        if (s.progress?.awaitingApproval) console.log(`  waiting for approval: autotuner approve ${cameraId} [--reject]`);
+      });
+    });
+
+  program
+    .command('approve <cameraId>')
+    .description('approve (or --reject) a candidate waiting for manual approval')
+    .option('--reject', 'reject instead')
+    .option('--reason <text>', 'why')
+    .action(async (cameraId: string, o: { reject?: boolean; reason?: string }, cmd: Command) => {
+      const loaded = await loadFor(cmd);
+      await withClient(loaded, async (client) => {
+        await client.workflow.getHandle(tuneWorkflowId(cameraId)).signal('approval', {
+          approve: !o.reject,
+          by: process.env.USER ?? 'cli',
+          reason: o.reason,
+        });
+        console.error(`${o.reject ? 'rejected' : 'approved'} the candidate of ${cameraId}`);
+      });
+    });
+}

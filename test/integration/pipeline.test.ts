@@ -1,0 +1,103 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
+import { temporalCli } from '../../src/temporal/dev-server.js';
+import type { LoadedConfig } from '../../src/config/load.js';
+import { startTune, TuneAlreadyRunningError } from '../../src/client/tune.js';
+import type { TuneOutcome, TuneProgress } from '../../src/pipeline/progress.js';
+import { SA_CAMERA, SA_GAIN, SA_OUTCOME, SA_STAGE } from '../../src/temporal/search-attributes.js';
+import { ModelRegistry } from '../../src/registry/registry.js';
+import { createWorkers, workflowBundle, WORKFLOWS_PATH } from '../../src/worker/run.js';
+import { makeProject, startTemporal, TINY } from './env.js';
+
+let env: TestWorkflowEnvironment;
+let project: LoadedConfig;
+let stopWorkers: () => Promise<void>;
+let firstHistory: unknown;
+
+before(async () => {
+  env = await startTemporal();
+  project = await makeProject();
+  const { workers } = await createWorkers({
+    loaded: project,
+    role: 'all',
+    connection: env.nativeConnection,
+    workflowBundle: await workflowBundle(),
+    shutdownGraceTime: '2 seconds',
+  });
+  const running = workers.map((w) => w.run());
+  stopWorkers = async () => {
+    workers.forEach((w) => w.shutdown());
+    await Promise.allSettled(running);
+  };
+});
+
+after(async () => {
+  await stopWorkers?.();
+  await env?.teardown();
+});
+
+test('tuneCamera runs capture → sample → annotate → train → validate → deploy on real data', async () => {
+  const started = await startTune(env.client, 'itest', TINY);
+  const outcome = (await started.handle.result()) as TuneOutcome;
+  assert.ok(outcome.state === 'deployed' || outcome.state === 'rejected', `unexpected state ${outcome.state}`);
+  assert.equal(outcome.workflowId, 'tune/itest');
+  assert.match(outcome.modelVersion ?? '', /^v\d+$/);
+  for (const m of [outcome.metrics.candidate, outcome.metrics.baseline]) {
+    assert.ok(m.map50 >= 0 && m.map50 <= 1, `mAP in [0,1]: ${m.map50}`);
+    assert.ok(m.latencyMs > 0, 'latency measured');
+  }
+  assert.ok(existsSync(outcome.reportPath), `report written at ${outcome.reportPath}`);
+
+  const progress = await started.handle.query<TuneProgress>('progress');
+  assert.equal(progress.stage, 'done');
+  const states = Object.fromEntries(progress.stages.map((s) => [s.stage, s.state]));
+  for (const s of ['capture', 'sample', 'annotate', 'train', 'validate']) assert.equal(states[s], 'done', `${s} done`);
+  assert.equal(states.deploy, outcome.state === 'deployed' ? 'done' : 'skipped');
+
+  const desc = await started.handle.describe();
+  assert.equal(desc.typedSearchAttributes.get(SA_CAMERA), 'itest');
+  assert.equal(desc.typedSearchAttributes.get(SA_STAGE), 'done');
+  assert.equal(desc.typedSearchAttributes.get(SA_OUTCOME), outcome.state);
+  assert.equal(typeof desc.typedSearchAttributes.get(SA_GAIN), 'number');
+
+  const registry = new ModelRegistry(path.join(project.dir, 'data'));
+  const version = await registry.get('itest', outcome.modelVersion!);
+  assert.equal(version.state, outcome.state === 'deployed' ? 'deployed' : 'rejected');
+  if (outcome.state === 'deployed') {
+    const current = JSON.parse(await readFile(path.join(project.dir, 'data', 'edge', 'itest', 'current.json'), 'utf8'));
+    assert.equal(current.version, outcome.modelVersion);
+    assert.ok(existsSync(current.path), 'deployed model file is on the edge');
+  }
+  firstHistory = await started.handle.fetchHistory();
+  if (process.env.RECORD_HISTORY) {
+    // The CLI writes the canonical proto JSON that Worker.runReplayHistory reads back.
+    const json = execFileSync(temporalCli(), ['workflow', 'show', '--address', env.address, '-w', 'tune/itest', '-r', started.runId, '--output', 'json']);
+    await writeFile(path.join('test', 'fixtures', 'histories', 'tune-camera.json'), json);
+  }
+});
+
+test('the recorded history replays deterministically against the current workflow code', async () => {
+  assert.ok(firstHistory, 'needs the run of the previous test');
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, firstHistory as never, 'tune/itest');
+  const committed = path.join('test', 'fixtures', 'histories', 'tune-camera.json');
+  assert.ok(existsSync(committed), 'a recorded history is committed (RECORD_HISTORY=1 re-records it)');
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, JSON.parse(await readFile(committed, 'utf8')), 'tune/recorded');
+});
+
+test('a second tuning of the same camera is refused while one runs; --wait attaches', async () => {
+  const first = await startTune(env.client, 'itest', TINY);
+  try {
+    await assert.rejects(startTune(env.client, 'itest', TINY), (e: Error) => e instanceof TuneAlreadyRunningError && /already running/.test(e.message));
+    const attached = await startTune(env.client, 'itest', TINY, true);
+    assert.equal(attached.attached, true);
+    assert.equal(attached.runId, first.runId);
+  } finally {
+    await first.handle.terminate('test done');
+  }
+});

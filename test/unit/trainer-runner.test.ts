@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runTrainer, TrainerError, type TrainerEvent } from '../../src/trainer/run-trainer.js';
+
+// A stand-in for an *external* trainer (the contract allows any command): it lets these tests
+// drive each branch of the runner — events, bad input, crashes, cancellation — deterministically.
+const FAKE = `
+const args = process.argv.slice(2);
+const get = (k) => args[args.indexOf(k) + 1];
+const mode = process.env.FAKE_MODE;
+const log = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+const fs = require('node:fs');
+fs.writeFileSync(get('--out') + '/argv.json', JSON.stringify(args));
+log({ event: 'start', epochs: Number(get('--epochs')) });
+if (mode === 'bad-input') { log({ event: 'error', message: 'dataset has no labels', retryable: false }); process.exit(2); }
+if (mode === 'crash') { process.stderr.write('Segmentation fault\\n'); process.exit(139); }
+if (mode === 'hang') { const { spawn } = require('node:child_process'); const c = spawn('sleep', ['60'], { stdio: 'ignore' }); fs.writeFileSync(get('--out') + '/grandchild.pid', String(c.pid)); setInterval(() => {}, 1000); return; }
+for (let e = 1; e <= Number(get('--epochs')); e++) log({ event: 'epoch', epoch: e, loss: 1 / e });
+process.stdout.write('not json noise\\n');
+log({ event: 'done', onnx: get('--out') + '/model.onnx', metrics: { valLoss: 0.5 } });
+`;
+
+async function setup() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'trainer-'));
+  const script = path.join(dir, 'fake.cjs');
+  await writeFile(script, `(function(){${FAKE}})();`);
+  return { dir, command: [process.execPath, script] };
+}
+
+const base = (dir: string, command: string[]) => ({ command, data: '/data', init: '/w.pt', out: dir, epochs: 3, imgsz: 256, device: 'cpu' as const, resume: true });
+
+test('streams contract events and returns the done event', async () => {
+  const { dir, command } = await setup();
+  const events: TrainerEvent[] = [];
+  const done = await runTrainer({ ...base(dir, command), extraArgs: ['--batch', '4'], onEvent: (e) => events.push(e) });
+  assert.equal(done.onnx, `${dir}/model.onnx`);
+  assert.deepEqual(events.map((e) => e.event), ['start', 'epoch', 'epoch', 'epoch', 'done']);
+  const argv = JSON.parse(await readFile(path.join(dir, 'argv.json'), 'utf8'));
+  assert.deepEqual(argv, ['--data', '/data', '--init', '/w.pt', '--out', dir, '--epochs', '3', '--imgsz', '256', '--device', 'cpu', '--resume', '--batch', '4']);
+});
+
+test('bad input is a non-retryable error carrying the trainer message', async () => {
+  const { dir, command } = await setup();
+  process.env.FAKE_MODE = 'bad-input';
+  try {
+    await assert.rejects(runTrainer(base(dir, command)), (e: Error) => e instanceof TrainerError && !e.retryable && /no labels/.test(e.message));
+  } finally {
+    delete process.env.FAKE_MODE;
+  }
+});
+
+test('a crash is retryable and reports the stderr tail', async () => {
+  const { dir, command } = await setup();
+  await assert.rejects(
+    runTrainer({ ...base(dir, command), env: { ...process.env, FAKE_MODE: 'crash' } }),
+    (e: Error) => e instanceof TrainerError && e.retryable && /code 139/.test(e.message) && /Segmentation fault/.test(e.message),
+  );
+});
+
+test('cancellation kills the whole process group (grandchildren too)', async () => {
+  const { dir, command } = await setup();
+  const ac = new AbortController();
+  const p = runTrainer({ ...base(dir, command), env: { ...process.env, FAKE_MODE: 'hang' }, signal: ac.signal, killGraceMs: 500 });
+  const pidFile = path.join(dir, 'grandchild.pid');
+  while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 50));
+  const grandchild = Number(await readFile(pidFile, 'utf8'));
+  ac.abort();
+  await assert.rejects(p, /cancelled/);
+  await new Promise((r) => setTimeout(r, 300));
+  // Gone or a zombie waiting for its reaper: either way it no longer runs.
+  const state = existsSync(`/proc/${grandchild}/stat`) ? (await readFile(`/proc/${grandchild}/stat`, 'utf8')).split(') ')[1]?.[0] : 'gone';
+  assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
+});
+
+test('a missing trainer executable is a clear non-retryable error', async () => {
+  const { dir } = await setup();
+  await assert.rejects(runTrainer(base(dir, ['/no/such/trainer'])), (e: Error) => e instanceof TrainerError && !e.retryable && /cannot start trainer/.test(e.message));
+});

@@ -1,5 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+// CommonJS package: named ESM imports of its namespaces do not resolve.
+const { temporal } = proto;
 
 /** Does any worker poll this task queue right now? */
 export async function hasPollers(client: Client, namespace: string, taskQueue: string): Promise<boolean> {

@@ -56,9 +56,11 @@ test('a worker killed with SIGKILL mid-training is replaced and the same workflo
     .filter((e) => e.activityTaskStartedEventAttributes)
     .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   assert.ok(Math.max(...trainAttempts) >= 2, 'an activity was retried after the kill');
-  const train = (history.events ?? []).find((e) => e.activityTaskCompletedEventAttributes && JSON.stringify(e).includes('resumedFromEpoch'));
-  assert.ok(train, 'train result records where it resumed');
-  const payload = train!.activityTaskCompletedEventAttributes!.result!.payloads![0]!;
-  const result = JSON.parse(Buffer.from(payload.data as Uint8Array).toString('utf8'));
-  assert.ok(result.metrics.resumedFromEpoch >= 1, `resumed from epoch ${result.metrics.resumedFromEpoch}`);
+  const results = (history.events ?? [])
+    .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
+    .filter((d): d is Uint8Array => d instanceof Uint8Array)
+    .map((d) => JSON.parse(Buffer.from(d).toString('utf8')) as { metrics?: Record<string, number> } | null);
+  const result = results.find((r) => r?.metrics && 'resumedFromEpoch' in r.metrics);
+  assert.ok(result?.metrics, 'the train result records where it resumed');
+  assert.ok(result.metrics.resumedFromEpoch! >= 1, `resumed from epoch ${result.metrics.resumedFromEpoch}`);
 });

@@ -8,7 +8,7 @@ import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerCapture } from './commands/capture.js';
 import { register as registerModels } from './commands/models.js';
 import { register as registerEdge } from './commands/edge.js';
-// DETECT import { register as registerDetect } from './commands/detect.js';
+import { register as registerDetect } from './commands/detect.js';
 import { registerBench as registerBenchCapture } from './commands/bench-capture.js';
 import { registerBench as registerBenchAnnotate } from './commands/bench-annotate.js';
 import { registerBench as registerBenchTrain } from './commands/bench-train.js';
@@ -27,7 +27,7 @@ export function buildProgram(): Command {
   registerCapture(program);
   registerModels(program);
   registerEdge(program);
-  // DETECT registerDetect(program);
+  registerDetect(program);
   const bench = program.command('bench').description('benchmarks that print numbers and ratios against a reference measured in the same run');
   registerBenchCapture(bench);
   registerBenchAnnotate(bench);

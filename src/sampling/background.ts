@@ -1,0 +1,117 @@
+/**
+ * Background model: per-cell median of a ring of grey grids sampled every `interval` frames.
+ * A median (unlike a mean) ignores people who walk through; the ring makes it follow slow light
+ * changes. Recomputed only when a sample is added, so it costs ~1 ms per `interval` frames.
+ */
+export class BackgroundModel {
+  private readonly ring: Uint8Array[] = [];
+  private next = 0;
+  private seen = 0;
+  /** per cell, the ring's values kept sorted: a new sample replaces the oldest in one short shift */
+  private readonly sorted: Uint8Array;
+  private current: Uint8Array | null = null;
+  /** background at the end of warm-up, the reference for "camera moved within the window" */
+  reference: Uint8Array | null = null;
+
+  constructor(
+    readonly cells: number,
+    readonly interval: number,
+    readonly size = 15,
+    /** samples before the model counts as warmed up */
+    readonly warmSamples = 3,
+  ) {
+    this.sorted = new Uint8Array(cells * size);
+  }
+
+  get samples(): number {
+    return this.ring.length;
+  }
+  get warm(): boolean {
+    return this.ring.length >= Math.min(this.warmSamples, this.size);
+  }
+
+  /** Feed every frame's grid; returns true when the background was recomputed. */
+  push(grid: Uint8Array): boolean {
+    const take = this.seen++ % this.interval === 0;
+    if (!take) return false;
+    const R = this.size;
+    const sorted = this.sorted;
+    const out = new Uint8Array(this.cells);
+    if (this.ring.length < R) {
+      const n = this.ring.length; // values already in each cell's sorted run
+      for (let i = 0; i < this.cells; i++) {
+        const base = i * R;
+        const v = grid[i]!;
+        let j = base + n - 1;
+        while (j >= base && sorted[j]! > v) {
+          sorted[j + 1] = sorted[j]!;
+          j--;
+        }
+        sorted[j + 1] = v;
+        out[i] = sorted[base + ((n + 1) >> 1)]!;
+      }
+      this.ring.push(grid);
+    } else {
+      const old = this.ring[this.next]!;
+      const mid = R >> 1;
+      for (let i = 0; i < this.cells; i++) {
+        const base = i * R;
+        const v = grid[i]!;
+        const o = old[i]!;
+        if (v !== o) {
+          let p = base;
+          while (sorted[p] !== o) p++;
+          if (v > o) {
+            while (p + 1 < base + R && sorted[p + 1]! < v) {
+              sorted[p] = sorted[p + 1]!;
+              p++;
+            }
+          } else {
+            while (p > base && sorted[p - 1]! > v) {
+              sorted[p] = sorted[p - 1]!;
+              p--;
+            }
+          }
+          sorted[p] = v;
+        }
+        out[i] = sorted[base + mid]!;
+      }
+      this.ring[this.next] = grid;
+    }
+    this.next = (this.next + 1) % R;
+    this.current = out;
+    if (!this.reference && this.warm) this.reference = this.current;
+    return true;
+  }
+
+  get background(): Uint8Array {
+    if (!this.current) throw new Error('background model has no frames yet');
+    return this.current;
+  }
+}
+
+/** Per-cell median of a set of grids (reference implementation; the model updates incrementally). */
+export function medianOf(grids: readonly Uint8Array[], cells: number): Uint8Array {
+  const out = new Uint8Array(cells);
+  const n = grids.length;
+  if (n === 1) {
+    out.set(grids[0]!);
+    return out;
+  }
+  const buf = new Uint8Array(n);
+  const mid = n >> 1;
+  for (let i = 0; i < cells; i++) {
+    // insertion sort of ≤15 values beats anything fancier at this size
+    for (let k = 0; k < n; k++) {
+      const v = grids[k]![i]!;
+      let j = k - 1;
+      while (j >= 0 && buf[j]! > v) {
+        buf[j + 1] = buf[j]!;
+        j--;
+      }
+      buf[j + 1] = v;
+    }
+    out[i] = n % 2 ? buf[mid]! : (buf[mid - 1]! + buf[mid]!) >> 1;
+  }
+  return out;
+}

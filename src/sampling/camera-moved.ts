@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { writeFileAtomic } from '../artifacts/store.js';
+
+/**
+ * Normalized cross-correlation of two grey images, -1..1. Insensitive to global brightness and
+ * contrast (dusk, auto-exposure), sensitive to layout: what a moved camera changes.
+ */
+export function correlation(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - ma;
+    const db = b[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  // Two flat images are the same scene; one flat and one textured are not.
+  if (saa < 1e-6 * n || sbb < 1e-6 * n) return saa < 1e-6 * n && sbb < 1e-6 * n && Math.abs(ma - mb) < 20 ? 1 : 0;
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** Below this correlation two backgrounds are different views. */
+export const MOVED_CORRELATION = 0.5;
+
+export function backgroundFile(cameraStateDir: string): string {
+  return path.join(cameraStateDir, 'background.png');
+}
+const RUN_FILE = 'background.run';
+const PREVIOUS_FILE = 'background.prev.png';
+
+/**
+ * The previous run's background resized to `width`x`height`, or null if there is none. When
+ * background.png was written by this same run (a retried sample), the one before it is used,
+ * so a retry reaches the same verdict as the first attempt.
+ */
+export async function loadPreviousBackground(cameraStateDir: string, width: number, height: number, runKey = ''): Promise<{ data: Uint8Array; sameSize: boolean } | null> {
+  let png: Buffer;
+  try {
+    const owner = await readFile(path.join(cameraStateDir, RUN_FILE), 'utf8').catch(() => '');
+    const file = runKey && owner === runKey ? path.join(cameraStateDir, PREVIOUS_FILE) : backgroundFile(cameraStateDir);
+    png = await readFile(file);
+  } catch {
+    return null;
+  }
+  try {
+    const meta = await sharp(png).metadata();
+    const { data } = await sharp(png).greyscale().resize(width, height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    // The grid size is an implementation detail (it follows the decode width); only a change of
+    // aspect ratio means the camera's image itself changed.
+    const sameSize = Boolean(meta.width && meta.height) && Math.abs(meta.width! / meta.height! - width / height) < 0.02 * (width / height);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, width * height), sameSize };
+  } catch {
+    return null; // unreadable state file: treat as no previous run rather than failing the run
+  }
+}
+
+export async function saveBackground(cameraStateDir: string, bg: Uint8Array, width: number, height: number, runKey = ''): Promise<void> {
+  const owner = await readFile(path.join(cameraStateDir, RUN_FILE), 'utf8').catch(() => null);
+  if (owner !== null && owner !== runKey) {
+    // keep the last run's background as "previous" for retries of this run
+    const prev = await readFile(backgroundFile(cameraStateDir)).catch(() => null);
+    if (prev) await writeFileAtomic(path.join(cameraStateDir, PREVIOUS_FILE), prev);
+  } else if (owner === null) {
+    const prev = await readFile(backgroundFile(cameraStateDir)).catch(() => null);
+    if (prev) await writeFileAtomic(path.join(cameraStateDir, PREVIOUS_FILE), prev);
+  }
+  const png = await sharp(Buffer.from(bg.buffer, bg.byteOffset, width * height), { raw: { width, height, channels: 1 } }).png().toBuffer();
+  await writeFileAtomic(backgroundFile(cameraStateDir), png);
+  await writeFileAtomic(path.join(cameraStateDir, RUN_FILE), runKey);
+}

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { writeJsonAtomic } from '../artifacts/store.js';
+
+export interface ManifestFrame {
+  /** image file stem: images/<name>.jpg; f000123 = decoded frame index 123 */
+  name: string;
+  /** decoded frame index (at the decode fps) */
+  index: number;
+  /** seconds since the start of the window */
+  t: number;
+  /** activity: share of the frame covered by moving blobs, 0..1 */
+  score: number;
+  split: 'train' | 'val';
+  /** nothing moving in the frame (kept so the student learns the background) */
+  empty: boolean;
+  /** boxes around moving blobs, [x1,y1,x2,y2] in pixels of the image */
+  motion: Array<[number, number, number, number]>;
+}
+
+export interface SampleStats {
+  decoded: number;
+  selected: number;
+  train: number;
+  val: number;
+  emptyKept: number;
+  duplicatesDropped: number;
+  /** mean activity over all decoded frames */
+  meanScore: number;
+  /** share of decoded frames with nothing moving */
+  emptyFrameShare: number;
+  blockSeconds: number;
+  blocks: number;
+  valBlocks: number[];
+  /** correlation of the end-of-window background with the start's (1 = same view) */
+  backgroundCorrelation: number;
+  /** correlation with the previous run's background, when there was one */
+  previousCorrelation: number | null;
+  seconds: number;
+}
+
+export interface SampleManifest {
+  version: 1;
+  cameraId: string;
+  /** the source with credentials redacted */
+  source: string;
+  width: number;
+  height: number;
+  fps: number;
+  frames: ManifestFrame[];
+  cameraMoved: boolean;
+  cameraMovedReason: string;
+  stats: SampleStats;
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+
+export function frameName(index: number): string {
+  return `f${String(index).padStart(6, '0')}`;
+}
+
+export async function writeManifest(dir: string, manifest: SampleManifest): Promise<string> {
+  const file = path.join(dir, MANIFEST_FILE);
+  await writeJsonAtomic(file, manifest);
+  return file;
+}

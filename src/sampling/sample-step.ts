@@ -1,0 +1,59 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { DirectoryArtifactStore } from '../artifacts/store.js';
+import type { CameraConfig } from '../config/schema.js';
+import type { CaptureResult, SampleResult } from '../pipeline/types.js';
+import type { SampleManifest } from './manifest.js';
+import { sampleClip } from './sample.js';
+
+export interface SampleStepOptions {
+  camera: CameraConfig;
+  captured: CaptureResult;
+  store: DirectoryArtifactStore;
+  dataDir: string;
+  runKey?: string;
+  onProgress?: (p: { decoded: number; t: number }) => void;
+  signal?: AbortSignal;
+}
+
+export function cameraStateDir(dataDir: string, cameraId: string): string {
+  return path.join(dataDir, 'cameras', cameraId);
+}
+
+/** The sample step (same code for the activity and the CLI): sample the stored clip into a 'frames' artifact. */
+export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResult & { manifest: SampleManifest }> {
+  const clip = await opts.store.localPath(opts.captured.clip);
+  const outDir = await opts.store.tempDir(`sample-${opts.camera.id}`);
+  try {
+    const { manifest } = await sampleClip({
+      clip,
+      cameraId: opts.camera.id,
+      source: opts.captured.source,
+      sample: opts.camera.sample,
+      fps: opts.camera.capture.fps,
+      width: opts.camera.capture.width,
+      // seconds sets the coverage slots; fall back to frames/fps if a capture could not time its window
+      expectedSeconds: opts.captured.seconds > 0 ? opts.captured.seconds : opts.captured.frames / (opts.captured.fps || 10),
+      outDir,
+      cameraStateDir: cameraStateDir(opts.dataDir, opts.camera.id),
+      runKey: opts.runKey,
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
+    const frames = await opts.store.putDir(outDir, 'frames');
+    const s = manifest.stats;
+    return {
+      frames,
+      decoded: s.decoded,
+      selected: s.selected,
+      train: s.train,
+      val: s.val,
+      emptyKept: s.emptyKept,
+      cameraMoved: manifest.cameraMoved,
+      ...(manifest.cameraMoved ? { cameraMovedReason: manifest.cameraMovedReason } : {}),
+      manifest,
+    };
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}

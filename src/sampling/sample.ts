@@ -1,0 +1,229 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { SampleConfig } from '../config/schema.js';
+import { decodeFrames, type DecodedFrame } from '../video/decode.js';
+import { redactText } from '../video/redact.js';
+import { scoreActivity, type Box } from './activity.js';
+import { BackgroundModel } from './background.js';
+import { correlation, loadPreviousBackground, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
+import { GridSampler, meanAbsDiff } from './grid.js';
+import { writeJpeg } from './jpeg.js';
+import { frameName, writeManifest, type ManifestFrame, type SampleManifest } from './manifest.js';
+import { selectFinal, slotCounts, slotOf, type Candidate } from './select.js';
+import { makeBlockSplit } from './split.js';
+
+export interface SampleClipOptions {
+  /** local video file (the capture step's clip) */
+  clip: string;
+  cameraId: string;
+  /** the camera source, for the manifest (redacted here) */
+  source: string;
+  sample: SampleConfig;
+  /** decode frame rate (capture.fps); omit to keep the clip's */
+  fps?: number;
+  /** decode width (capture.width); omit to keep native size */
+  width?: number;
+  /** window length (CaptureResult.seconds): sets the coverage slots and time blocks before decoding ends */
+  expectedSeconds: number;
+  /** receives images/<name>.jpg and manifest.json */
+  outDir: string;
+  /** `<dataDir>/cameras/<cameraId>`: compare with and update background.png there */
+  cameraStateDir?: string;
+  /** identifies the run (workflow run id): a retried sample compares with the background from before this run */
+  runKey?: string;
+  onProgress?: (p: { decoded: number; t: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface SampleClipResult {
+  manifest: SampleManifest;
+  manifestPath: string;
+}
+
+interface Kept extends Candidate {
+  split: 'train' | 'val';
+  motion: Box[];
+  grid: Uint8Array;
+  /** the frame until it is encoded: pipe-chunk views first (no copy while it is only a slot's best so far) */
+  frame: DecodedFrame | null;
+  encoded: Promise<void> | null;
+}
+
+/**
+ * Decode the clip once, score every frame against a running-median background, keep the most
+ * active non-duplicate frame per coverage slot (and some frames with nothing moving), split by
+ * time blocks, detect a moved camera, and write images + manifest.json into outDir.
+ * Only kept frames are copied out of the pipe and JPEG-encoded (on sharp's threads, while
+ * decoding goes on).
+ */
+export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipResult> {
+  const cfg = opts.sample;
+  const imagesDir = path.join(opts.outDir, 'images');
+  await mkdir(imagesDir, { recursive: true });
+  const split = makeBlockSplit(opts.expectedSeconds, cfg.blockSeconds, cfg.valShare);
+  const slots = slotCounts(cfg.budget, cfg.emptyShare);
+
+  let sampler: GridSampler | null = null;
+  let bg: BackgroundModel | null = null;
+  let fps = opts.fps ?? 0;
+  let expectedFrames = 0;
+  let decoded = 0;
+  let sumScore = 0;
+  let emptyFrames = 0;
+  let duplicates = 0;
+  let wholesaleRun = 0;
+  let minCorr = 1;
+  let movedReason = '';
+  const moving: Kept[] = [];
+  const empty: Kept[] = [];
+  let movingSlot = -1;
+  let emptySlot = -1;
+  let bestMoving: Kept | null = null;
+  let bestEmpty: Kept | null = null;
+  const encodes: Array<Promise<void>> = [];
+
+  const keep = (k: Kept, into: Kept[]): void => {
+    const frame = k.frame!;
+    k.frame = null;
+    // Encoded on sharp's threads while decoding goes on; the pipe chunks stay referenced (no
+    // copy) until the contiguous copy sharp needs is made.
+    k.encoded = writeJpeg(frame.toRgb(), path.join(imagesDir, `${frameName(k.index)}.jpg`));
+    encodes.push(k.encoded);
+    into.push(k);
+  };
+  const lastGrid = (list: Kept[]): Uint8Array | null => (list.length ? list[list.length - 1]!.grid : null);
+
+  const summary = await decodeFrames(
+    { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true },
+    (frame) => {
+      if (!sampler || !bg) {
+        sampler = new GridSampler(frame.width, frame.height);
+        fps = fps || frame.fps || 10;
+        expectedFrames = Math.max(1, Math.round(opts.expectedSeconds * fps));
+        // ~15 samples over ~7 s: long enough that people walking through are outvoted
+        bg = new BackgroundModel(sampler.gw * sampler.gh, Math.max(1, Math.round(fps / 2)));
+      }
+      const grid = sampler.sample(frame.parts);
+      const recomputed = bg.push(grid.data);
+      const act = scoreActivity(grid, bg.background, frame.width, frame.height);
+      decoded++;
+      sumScore += act.score;
+      const isEmpty = act.motion.length === 0;
+      if (isEmpty) emptyFrames++;
+
+      // Camera moved within the window: most of the frame differs for a second or more, or the
+      // background itself stops resembling the one at the start.
+      wholesaleRun = act.score > 0.5 ? wholesaleRun + 1 : 0;
+      if (!movedReason && bg.warm && wholesaleRun >= Math.max(3, fps)) {
+        movedReason = `most of the image changed at once at t=${frame.t.toFixed(1)}s and stayed changed`;
+      }
+      if (recomputed && bg.reference && bg.background !== bg.reference) {
+        const c = correlation(bg.background, bg.reference);
+        minCorr = Math.min(minCorr, c);
+        if (!movedReason && c < MOVED_CORRELATION) {
+          movedReason = `the background changed within the window at t≈${frame.t.toFixed(1)}s (correlation ${c.toFixed(2)} with its start)`;
+        }
+      }
+
+      const s = split.splitOf(frame.t);
+      const ms = slotOf(frame.index, slots.moving, expectedFrames);
+      if (ms !== movingSlot) {
+        if (bestMoving) keep(bestMoving, moving);
+        bestMoving = null;
+        movingSlot = ms;
+      }
+      const es = slotOf(frame.index, slots.empty, expectedFrames);
+      if (es !== emptySlot) {
+        if (bestEmpty) keep(bestEmpty, empty);
+        bestEmpty = null;
+        emptySlot = es;
+      }
+      if (s) {
+        if (!isEmpty && act.score > (bestMoving?.score ?? 0)) {
+          const prev = lastGrid(moving);
+          if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
+          else bestMoving = { index: frame.index, t: frame.t, score: act.score, empty: false, split: s, motion: act.motion, grid: grid.data, frame, encoded: null };
+        } else if (isEmpty && bg.warm && slots.empty > 0 && !bestEmpty) {
+          const prev = lastGrid(empty);
+          if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
+          else bestEmpty = { index: frame.index, t: frame.t, score: 0, empty: true, split: s, motion: [], grid: grid.data, frame, encoded: null };
+        }
+      }
+      if (decoded % 50 === 0) opts.onProgress?.({ decoded, t: frame.t });
+    },
+  );
+  if (bestMoving) keep(bestMoving, moving);
+  if (bestEmpty) keep(bestEmpty, empty);
+  await Promise.all(encodes);
+  opts.onProgress?.({ decoded, t: summary.seconds });
+
+  const chosen = selectFinal(moving, empty, cfg.budget, cfg.emptyShare);
+  const chosenSet = new Set(chosen);
+  // Frames beyond the budget were encoded while decoding (before the final trim): drop them.
+  for (const k of [...moving, ...empty]) {
+    if (!chosenSet.has(k)) await rm(path.join(imagesDir, `${frameName(k.index)}.jpg`), { force: true });
+  }
+  await yieldToLoop();
+
+  // Compare with the previous run's background, then leave this run's for the next one.
+  // (The casts undo TypeScript's narrowing to `null`: it cannot see the assignments made inside
+  // the frame callback.)
+  const model = bg as BackgroundModel | null;
+  const gridW = (sampler as GridSampler | null)?.gw ?? 0;
+  const gridH = (sampler as GridSampler | null)?.gh ?? 0;
+  let previousCorrelation: number | null = null;
+  if (opts.cameraStateDir && model) {
+    const start = model.reference ?? model.background;
+    const prev = await loadPreviousBackground(opts.cameraStateDir, gridW, gridH, opts.runKey);
+    if (prev) {
+      previousCorrelation = prev.sameSize ? correlation(start, prev.data) : 0;
+      if (!movedReason && previousCorrelation < MOVED_CORRELATION) {
+        movedReason = prev.sameSize
+          ? `the view differs from the previous run's background (correlation ${previousCorrelation.toFixed(2)})`
+          : `the image's aspect ratio differs from the previous run's`;
+      }
+    }
+    await saveBackground(opts.cameraStateDir, model.background, gridW, gridH, opts.runKey);
+  }
+
+  const frames: ManifestFrame[] = chosen.map((k) => ({
+    name: frameName(k.index),
+    index: k.index,
+    t: Math.round(k.t * 1000) / 1000,
+    score: Math.round(k.score * 1e5) / 1e5,
+    split: k.split,
+    empty: k.empty,
+    motion: k.motion,
+  }));
+  const train = frames.filter((f) => f.split === 'train').length;
+  const manifest: SampleManifest = {
+    version: 1,
+    cameraId: opts.cameraId,
+    source: redactText(opts.source, opts.source),
+    width: summary.width,
+    height: summary.height,
+    fps: summary.fps,
+    frames,
+    cameraMoved: movedReason !== '',
+    cameraMovedReason: movedReason,
+    stats: {
+      decoded,
+      selected: frames.length,
+      train,
+      val: frames.length - train,
+      emptyKept: frames.filter((f) => f.empty).length,
+      duplicatesDropped: duplicates,
+      meanScore: decoded ? Math.round((sumScore / decoded) * 1e5) / 1e5 : 0,
+      emptyFrameShare: decoded ? Math.round((emptyFrames / decoded) * 1e4) / 1e4 : 0,
+      blockSeconds: split.blockSeconds,
+      blocks: split.blocks,
+      valBlocks: split.valBlocks,
+      backgroundCorrelation: Math.round(minCorr * 1e4) / 1e4,
+      previousCorrelation: previousCorrelation === null ? null : Math.round(previousCorrelation * 1e4) / 1e4,
+      seconds: summary.seconds,
+    },
+  };
+  const manifestPath = await writeManifest(opts.outDir, manifest);
+  return { manifest, manifestPath };
+}

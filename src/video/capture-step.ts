@@ -1,0 +1,54 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { DirectoryArtifactStore } from '../artifacts/store.js';
+import type { CameraConfig } from '../config/schema.js';
+import type { CaptureResult } from '../pipeline/types.js';
+import { recordSource, type CaptureProgress } from './record.js';
+
+export interface CaptureStepOptions {
+  camera: CameraConfig;
+  store: DirectoryArtifactStore;
+  /** persistent per-run directory for segments (see captureWorkDir): what makes a retry resume */
+  workDir: string;
+  segmentSeconds?: number;
+  /** keep the segments after storing the clip (tests) */
+  keepWorkDir?: boolean;
+  onProgress?: (p: CaptureProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** `<dataDir>/capture/<workflowId>-<runId>`, made filesystem-safe. */
+export function captureWorkDir(dataDir: string, key: { workflowId: string; runId: string }): string {
+  const safe = (s: string): string => s.replace(/[^a-zA-Z0-9_.-]/g, '_');
+  return path.join(dataDir, 'capture', `${safe(key.workflowId)}-${safe(key.runId)}`);
+}
+
+/**
+ * The capture step (same code for the activity and the CLI): record the camera's window into
+ * a clip and store it as an 'other' artifact. `frames`/`fps` in the result describe the clip as
+ * recorded (native rate); the sample step resamples to capture.fps when it decodes.
+ */
+export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureResult> {
+  const { camera } = opts;
+  const clip = await recordSource({
+    source: camera.source,
+    seconds: camera.capture.seconds,
+    frames: camera.capture.frames,
+    fps: camera.capture.fps,
+    workDir: opts.workDir,
+    segmentSeconds: opts.segmentSeconds,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  });
+  const ref = await opts.store.putFile(clip.path, 'other');
+  if (!opts.keepWorkDir) await rm(opts.workDir, { recursive: true, force: true });
+  return {
+    clip: ref,
+    frames: clip.frames,
+    seconds: clip.seconds,
+    width: clip.width,
+    height: clip.height,
+    fps: clip.fps,
+    source: clip.source,
+  };
+}

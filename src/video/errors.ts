@@ -1,0 +1,140 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { redactText } from './redact.js';
+
+/** Base of the three ways a video source fails. Messages and stderr tails are already redacted. */
+export class SourceError extends Error {
+  readonly retryable: boolean = false;
+  /** Temporal ApplicationFailure type */
+  readonly failureType: string = 'SourceInvalid';
+  constructor(
+    message: string,
+    /** the source, redacted */
+    readonly source: string,
+    /** last lines of ffmpeg's stderr, redacted */
+    readonly stderrTail = '',
+  ) {
+    super(message);
+  }
+}
+
+/** The camera cannot be reached now (network, refused, timeout): retried for hours (edge outage). */
+export class SourceUnreachableError extends SourceError {
+  override name = 'SourceUnreachableError';
+  override readonly retryable = true;
+  override readonly failureType = 'SourceUnreachable';
+}
+
+/** The input itself is bad (missing file, unsupported codec, corrupt/truncated, auth): retrying cannot help. */
+export class SourceInvalidError extends SourceError {
+  override name = 'SourceInvalidError';
+  override readonly failureType = 'SourceInvalid';
+}
+
+/** The source opened but gave zero video frames. */
+export class EmptySourceError extends SourceError {
+  override name = 'EmptySourceError';
+  override readonly failureType = 'EmptySource';
+}
+
+const UNREACHABLE = [
+  /connection refused/i,
+  /connection timed out/i,
+  /operation timed out/i,
+  /timed? ?out/i,
+  /no route to host/i,
+  /network is unreachable/i,
+  /host is unreachable/i,
+  /connection reset/i,
+  /broken pipe/i,
+  /name or service not known/i,
+  /temporary failure in name resolution/i,
+  /failed to resolve hostname/i,
+  /server returned 5\d\d/i,
+  /503 service unavailable/i,
+  /stalled/i,
+];
+const EMPTY = [
+  /matches no streams/i,
+  /does not contain any stream/i,
+  /output file is empty/i,
+  /cannot determine format of input stream .* after eof/i,
+  /EOF before video frames/i,
+];
+const INVALID_HINTS: Array<[RegExp, string]> = [
+  [/no such file or directory/i, 'file not found'],
+  [/permission denied/i, 'permission denied'],
+  [/401 unauthorized|403 forbidden|authorization failed|unauthorized/i, 'authorization failed (check the camera user and password)'],
+  [/404 not found|server returned 4\d\d/i, 'stream path not found on the camera'],
+  [/protocol not found/i, 'unsupported protocol'],
+  [/decoder .* not found|unsupported codec|could not find codec parameters|no decoder/i, 'unsupported or undetectable codec'],
+  [/moov atom not found/i, 'truncated or incomplete MP4 (no moov atom)'],
+  [/invalid data found when processing input/i, 'not a readable video (corrupt or unknown format)'],
+  [/corrupt decoded frame|truncated|partial file/i, 'corrupt or truncated video'],
+];
+
+/** Last `n` meaningful stderr lines, redacted. */
+export function stderrTail(stderr: string, source: string, n = 8): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(frame=|size=|video:|progress=|out_time|bitrate=|speed=)/.test(l));
+  return redactText(lines.slice(-n).join('\n'), source);
+}
+
+/**
+ * Turn a failed (or frameless) ffmpeg run into one of the three source errors. `what` says which
+ * step failed ("capture", "decode"). Order matters: emptiness and local-file problems are checked
+ * before network words, because "End of file" and "timed out" can appear in either.
+ */
+export function classifyFfmpegFailure(args: {
+  source: string;
+  exitCode: number | null;
+  signal?: NodeJS.Signals | null;
+  stderr: string;
+  frames?: number;
+  what: string;
+}): SourceError {
+  const shown = redactText(args.source, args.source);
+  const tail = stderrTail(args.stderr, args.source);
+  const last = tail.split('\n').slice(-3).join(' | ');
+  const detail = last ? `: ${last}` : '';
+  if (args.exitCode === 0 && (args.frames ?? 0) === 0) {
+    return new EmptySourceError(`${args.what} of ${shown} gave zero video frames${detail}`, shown, tail);
+  }
+  for (const re of EMPTY) {
+    if (re.test(args.stderr)) return new EmptySourceError(`${args.what} of ${shown} gave zero video frames${detail}`, shown, tail);
+  }
+  for (const [re, why] of INVALID_HINTS.slice(0, 6)) {
+    if (re.test(args.stderr)) return new SourceInvalidError(`${args.what} of ${shown} failed: ${why}${detail}`, shown, tail);
+  }
+  for (const re of UNREACHABLE) {
+    if (re.test(args.stderr)) return new SourceUnreachableError(`${args.what} of ${shown} failed: source unreachable${detail}`, shown, tail);
+  }
+  for (const [re, why] of INVALID_HINTS.slice(6)) {
+    if (re.test(args.stderr)) return new SourceInvalidError(`${args.what} of ${shown} failed: ${why}${detail}`, shown, tail);
+  }
+  if (args.signal) {
+    return new SourceUnreachableError(`${args.what} of ${shown} was interrupted (${args.signal})${detail}`, shown, tail);
+  }
+  // Unknown ffmpeg failure: a network source most likely dropped; a local file is most likely bad.
+  if (isNetworkSource(args.source)) {
+    return new SourceUnreachableError(`${args.what} of ${shown} failed (ffmpeg exit ${args.exitCode})${detail}`, shown, tail);
+  }
+  return new SourceInvalidError(`${args.what} of ${shown} failed (ffmpeg exit ${args.exitCode})${detail}`, shown, tail);
+}
+
+export function isNetworkSource(source: string): boolean {
+  return /^(rtsps?|rtmps?|https?|udp|tcp|srt|rtp|mms[th]?):\/\//i.test(source);
+}
+
+/**
+ * The Temporal failure for a source error: unreachable → retryable (the workflow's retry policy
+ * waits out edge outages), invalid/empty → non-retryable. Other errors pass through unchanged.
+ */
+export function toSourceFailure(err: unknown): unknown {
+  if (!(err instanceof SourceError)) return err;
+  const details = err.stderrTail ? [{ stderr: err.stderrTail }] : [];
+  return err.retryable
+    ? ApplicationFailure.retryable(err.message, err.failureType, ...details)
+    : ApplicationFailure.nonRetryable(err.message, err.failureType, ...details);
+}

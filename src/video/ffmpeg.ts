@@ -1,0 +1,162 @@
+import { execFile, type ChildProcess } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { isNetworkSource } from './errors.js';
+
+const execFileP = promisify(execFile);
+
+export interface FfmpegInfo {
+  path: string;
+  /** e.g. "5.1.9-0+deb12u1" */
+  version: string;
+  /** where it was found (lookup order: ffmpeg-static, FFMPEG_PATH, PATH) */
+  source: 'ffmpeg-static' | 'FFMPEG_PATH' | 'PATH';
+}
+
+export class FfmpegNotFoundError extends Error {
+  override name = 'FfmpegNotFoundError';
+}
+
+let cached: Promise<FfmpegInfo> | undefined;
+
+async function versionOf(bin: string): Promise<string | null> {
+  try {
+    const { stdout } = await execFileP(bin, ['-hide_banner', '-version'], { timeout: 10_000 });
+    const m = /ffmpeg version (\S+)/.exec(stdout);
+    return m ? m[1]! : 'unknown';
+  } catch {
+    return null;
+  }
+}
+
+async function fromFfmpegStatic(): Promise<string | null> {
+  // Optional dependency (its install downloads a binary and fails offline): a variable specifier
+  // keeps TypeScript from requiring its types, and a missing package is just "not found".
+  const name = 'ffmpeg-static';
+  try {
+    const mod = (await import(name)) as { default?: unknown };
+    const p = mod.default;
+    if (typeof p !== 'string') return null;
+    await access(p, constants.X_OK);
+    return p;
+  } catch {
+    return null;
+  }
+}
+
+/** Locate ffmpeg: `ffmpeg-static` (optional package) → $FFMPEG_PATH → `ffmpeg` on the PATH. Cached. */
+export function locateFfmpeg(opts: { refresh?: boolean } = {}): Promise<FfmpegInfo> {
+  if (!cached || opts.refresh) {
+    cached = (async (): Promise<FfmpegInfo> => {
+      const tried: string[] = [];
+      const candidates: Array<[FfmpegInfo['source'], () => Promise<string | null>]> = [
+        ['ffmpeg-static', fromFfmpegStatic],
+        ['FFMPEG_PATH', async () => process.env.FFMPEG_PATH || null],
+        ['PATH', async () => 'ffmpeg'],
+      ];
+      for (const [from, find] of candidates) {
+        const p = await find();
+        if (!p) continue;
+        const version = await versionOf(p);
+        if (version) return { path: p, version, source: from };
+        tried.push(`${from}: ${p}`);
+      }
+      throw new FfmpegNotFoundError(
+        `ffmpeg not found (tried ${tried.join(', ') || 'ffmpeg-static'}): install it (Debian: apt-get install ffmpeg) or set FFMPEG_PATH`,
+      );
+    })();
+    cached.catch(() => {
+      cached = undefined; // a later call may succeed after the user installs ffmpeg
+    });
+  }
+  return cached;
+}
+
+/**
+ * Input options that make ffmpeg open `source` the way a camera needs: TCP for RTSP (UDP loses
+ * packets through NAT/firewalls), socket timeouts so an unreachable camera fails in seconds
+ * instead of hanging, v4l2 for local devices.
+ */
+export function inputArgs(source: string, opts: { timeoutSec?: number } = {}): string[] {
+  const us = String(Math.round((opts.timeoutSec ?? 10) * 1e6));
+  if (/^rtsps?:\/\//i.test(source)) return ['-rtsp_transport', 'tcp', '-timeout', us, '-i', source];
+  if (isNetworkSource(source)) return ['-rw_timeout', us, '-i', source];
+  if (/^\/dev\/video\d+$/.test(source)) return ['-f', 'v4l2', '-i', source];
+  return ['-i', source];
+}
+
+export function isLiveSource(source: string): boolean {
+  return isNetworkSource(source) || /^\/dev\/video\d+$/.test(source);
+}
+
+export interface StreamInfo {
+  codec: string;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** Parse `Stream #0:0: Video: msmpeg4v3 (...), yuv420p, 768x576, ..., 10 fps, 10 tbr` lines of one section. */
+function parseVideoStream(section: string): StreamInfo | null {
+  for (const line of section.split(/\r?\n/)) {
+    const m = /Stream #\d+:\d+.*?: Video: ([^\s,]+)/.exec(line);
+    if (!m) continue;
+    const size = /, (\d{1,5})x(\d{1,5})[\s,]/.exec(line + ' ');
+    if (!size) continue;
+    const fps = /, ([\d.]+)(k?) fps/.exec(line) ?? /, ([\d.]+)(k?) tbr/.exec(line);
+    return {
+      codec: m[1]!,
+      width: Number(size[1]),
+      height: Number(size[2]),
+      fps: fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0,
+    };
+  }
+  return null;
+}
+
+export interface ParsedHeader {
+  input: StreamInfo | null;
+  output: StreamInfo | null;
+  /** container duration, seconds, when the input has one */
+  durationSec: number | null;
+}
+
+/** Read stream facts out of ffmpeg's `-v info` stderr (works for ffmpeg-static too: it has no ffprobe). */
+export function parseHeader(stderr: string): ParsedHeader {
+  const outAt = stderr.search(/^Output #0/m);
+  const inPart = outAt >= 0 ? stderr.slice(0, outAt) : stderr;
+  const outPart = outAt >= 0 ? stderr.slice(outAt) : '';
+  const d = /Duration: (\d+):(\d+):([\d.]+)/.exec(inPart);
+  return {
+    input: parseVideoStream(inPart),
+    output: outPart ? parseVideoStream(outPart) : null,
+    durationSec: d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : null,
+  };
+}
+
+/** Keep only the last `max` characters of a growing log (ffmpeg can warn once per frame). */
+export class TailBuffer {
+  private text = '';
+  constructor(private readonly max = 64 * 1024) {}
+  push(chunk: string): void {
+    this.text += chunk;
+    if (this.text.length > this.max * 2) this.text = this.text.slice(-this.max);
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** Kill a child on abort; returns the unsubscribe function. */
+export function killOnAbort(child: ChildProcess, signal?: AbortSignal): () => void {
+  if (!signal) return () => {};
+  const onAbort = (): void => {
+    child.kill('SIGKILL');
+  };
+  if (signal.aborted) onAbort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/** Same as locateFfmpeg (the name `autotuner doctor` uses). */
+export const findFfmpeg = locateFfmpeg;

@@ -1,0 +1,310 @@
+import { execFile, spawn } from 'node:child_process';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { classifyFfmpegFailure, EmptySourceError, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
+import { inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer } from './ffmpeg.js';
+import { redactText } from './redact.js';
+
+const execFileP = promisify(execFile);
+
+export interface CaptureProgress {
+  /** frames recorded so far in this window (all attempts) */
+  framesSoFar: number;
+  /** finished segment files (they survive a crash) */
+  segmentsDone: number;
+  /** recorded seconds so far */
+  seconds: number;
+}
+
+export interface RecordOptions {
+  source: string;
+  /** window length in seconds of source time */
+  seconds?: number;
+  /** window length in frames at `fps` (whichever of seconds/frames is shorter wins) */
+  frames?: number;
+  /** target frame rate of the run: converts `frames` into a duration */
+  fps: number;
+  /**
+   * Persistent directory for this capture's segments. A retried capture with the same directory
+   * keeps the finished segments and records only the rest of the window.
+   */
+  workDir: string;
+  /** segment length (default 30 s for live sources, one segment for files); a crash loses at most one segment. Stream copy cuts at keyframes only. */
+  segmentSeconds?: number;
+  /** live sources without seconds/frames record this long */
+  defaultLiveSeconds?: number;
+  /** socket timeout for network sources */
+  timeoutSec?: number;
+  /** kill ffmpeg and call the source unreachable when no progress comes for this long */
+  stallSeconds?: number;
+  /** force re-encoding (otherwise only when stream copy fails) */
+  reencode?: boolean;
+  onProgress?: (p: CaptureProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RecordedClip {
+  /** the whole window as one local file */
+  path: string;
+  frames: number;
+  seconds: number;
+  width: number;
+  height: number;
+  fps: number;
+  codec: string;
+  /** source, credentials redacted */
+  source: string;
+  reencoded: boolean;
+  segments: number;
+  /** segments that an earlier (crashed) attempt had already finished */
+  resumedSegments: number;
+}
+
+interface Segment {
+  file: string;
+  start: number;
+  end: number;
+}
+
+/** Window length in seconds; undefined means "until the source ends" (files only). */
+export function windowSeconds(opts: Pick<RecordOptions, 'seconds' | 'frames' | 'fps' | 'source' | 'defaultLiveSeconds'>): number | undefined {
+  const limits: number[] = [];
+  if (opts.seconds) limits.push(opts.seconds);
+  if (opts.frames) limits.push(opts.frames / opts.fps);
+  if (limits.length) return Math.min(...limits);
+  // A live stream never ends by itself: bound it rather than record forever.
+  return isLiveSource(opts.source) ? (opts.defaultLiveSeconds ?? 60) : undefined;
+}
+
+/** Finished segments, from the csv lists ffmpeg's segment muxer appends to as each file closes. */
+async function finishedSegments(workDir: string): Promise<Segment[]> {
+  const out: Segment[] = [];
+  let names: string[] = [];
+  try {
+    names = (await readdir(workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).sort();
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const text = await readFile(path.join(workDir, name), 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      const [file, start, end] = line.trim().split(',');
+      if (file && start !== undefined && end !== undefined) out.push({ file, start: Number(start), end: Number(end) });
+    }
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+let encoderCache: Promise<string[]> | undefined;
+async function reencodeArgs(segmentSeconds: number): Promise<string[]> {
+  encoderCache ??= locateFfmpeg().then(async (f) => {
+    const { stdout } = await execFileP(f.path, ['-hide_banner', '-encoders'], { timeout: 10_000, maxBuffer: 4 << 20 });
+    return stdout.includes(' libx264 ') ? ['libx264'] : ['mjpeg'];
+  });
+  const [enc] = await encoderCache;
+  // Keyframes at segment boundaries, so segments cut where asked and a resume seeks exactly.
+  const kf = ['-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`];
+  if (enc === 'libx264') return ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', ...kf];
+  return ['-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p', ...kf];
+}
+
+interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  frames: number;
+  outSeconds: number;
+  stalled: boolean;
+}
+
+/** Run ffmpeg with `-progress pipe:1`, report progress blocks, kill it when it stalls. */
+async function runWithProgress(
+  args: string[],
+  opts: { signal?: AbortSignal; stallSeconds: number; onBlock?: (frames: number, outSeconds: number) => void },
+): Promise<RunResult> {
+  const ffmpeg = await locateFfmpeg();
+  const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const unsubscribe = killOnAbort(child, opts.signal);
+  const stderr = new TailBuffer();
+  let frames = 0;
+  let outSeconds = 0;
+  let stalled = false;
+  let last = Date.now();
+  const watchdog = setInterval(() => {
+    if (Date.now() - last > opts.stallSeconds * 1000) {
+      stalled = true;
+      child.kill('SIGKILL');
+    }
+  }, 500);
+  let pending = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (s: string) => {
+    last = Date.now();
+    pending += s;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const [k, v] = line.split('=');
+      if (k === 'frame') frames = Number(v) || frames;
+      else if (k === 'out_time_us' && v && v !== 'N/A') outSeconds = Math.max(outSeconds, Number(v) / 1e6);
+      else if (k === 'progress') opts.onBlock?.(frames, outSeconds);
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    last = Date.now();
+    stderr.push(s);
+  });
+  try {
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c, sig) => resolve({ code: c, signal: sig }));
+    });
+    return { code, signal, stderr: stderr.toString(), frames, outSeconds, stalled };
+  } finally {
+    clearInterval(watchdog);
+    unsubscribe();
+  }
+}
+
+/**
+ * Record the capture window of `source` into one local clip: stream copy when the codec allows,
+ * else re-encode; in keyframe-aligned segments so a crashed capture resumes with the segments it
+ * has not recorded yet (never the same window twice). Finished segments are joined by a
+ * stream-copy remux, which also gives the exact frame count.
+ */
+export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
+  const shown = redactText(opts.source, opts.source);
+  // Live streams record in 30 s segments (a crash loses at most one); a file is read in seconds,
+  // so it is one segment unless asked otherwise.
+  const segmentSeconds = opts.segmentSeconds ?? (isLiveSource(opts.source) ? 30 : 1e6);
+  const stallSeconds = opts.stallSeconds ?? Math.max(20, (opts.timeoutSec ?? 10) * 2);
+  const total = windowSeconds(opts);
+  await mkdir(opts.workDir, { recursive: true });
+
+  const previous = await finishedSegments(opts.workDir);
+  const resumedSegments = previous.length;
+  // A segment file not in any list was being written when the last attempt died: drop it.
+  const keep = new Set(previous.map((s) => s.file));
+  for (const name of await readdir(opts.workDir)) {
+    if (/^seg-\d+\.mkv$/.test(name) && !keep.has(name)) await rm(path.join(opts.workDir, name), { force: true });
+  }
+  const doneSeconds = previous.reduce((acc, s) => acc + (s.end - s.start), 0);
+  const remaining = total === undefined ? undefined : total - doneSeconds;
+  const fileDone = !isLiveSource(opts.source) && previous.length > 0 && (await readFile(path.join(opts.workDir, 'complete'), 'utf8').catch(() => '')) === 'yes';
+
+  let reencoded = Boolean(opts.reencode);
+  let segmentsNow = previous.length;
+  let inputHeader = '';
+  let recordedFrames = 0;
+  if (!fileDone && (remaining === undefined || remaining > 0.05)) {
+    const attempt = async (reencode: boolean): Promise<RunResult> => {
+      const listNo = (await readdir(opts.workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).length;
+      const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'info', '-progress', 'pipe:1'];
+      // Files resume where the finished segments end (a keyframe); a live stream simply goes on.
+      if (!isLiveSource(opts.source) && doneSeconds > 0) args.push('-ss', doneSeconds.toFixed(3));
+      args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec }));
+      if (remaining !== undefined) args.push('-t', remaining.toFixed(3));
+      args.push('-map', '0:v:0', '-an', '-sn', '-dn');
+      args.push(...(reencode ? await reencodeArgs(segmentSeconds) : ['-c:v', 'copy']));
+      args.push(
+        '-f', 'segment', '-segment_time', String(segmentSeconds), '-reset_timestamps', '1',
+        '-segment_start_number', String(previous.length),
+        '-segment_list', path.join(opts.workDir, `list-${String(listNo).padStart(3, '0')}.csv`), '-segment_list_type', 'csv',
+        path.join(opts.workDir, 'seg-%05d.mkv'),
+      );
+      return runWithProgress(args, {
+        signal: opts.signal,
+        stallSeconds,
+        onBlock: (frames, outSeconds) => {
+          // The segment lists grow as files close; re-read them in the background (a few lines)
+          // so the next heartbeat carries an up-to-date count.
+          void finishedSegments(opts.workDir).then((segs) => {
+            segmentsNow = Math.max(segmentsNow, segs.length);
+          });
+          opts.onProgress?.({ framesSoFar: frames, segmentsDone: segmentsNow, seconds: doneSeconds + outSeconds });
+        },
+      });
+    };
+    const cleanupFailed = async (): Promise<void> => {
+      const ok = new Set((await finishedSegments(opts.workDir)).map((s) => s.file));
+      for (const name of await readdir(opts.workDir)) {
+        if (/^seg-\d+\.mkv$/.test(name) && !ok.has(name)) await rm(path.join(opts.workDir, name), { force: true });
+      }
+    };
+    let run = await attempt(reencoded);
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('capture aborted');
+    if (run.stalled) {
+      throw new SourceUnreachableError(`capture of ${shown} stalled: no data for ${stallSeconds} s`, shown, stderrTail(run.stderr, opts.source));
+    }
+    let error: SourceError | null = run.code === 0 && run.frames > 0 ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture' });
+    if (error && !reencoded && !(error instanceof SourceUnreachableError) && !(error instanceof EmptySourceError) && !/file not found|permission denied|authorization/.test(error.message)) {
+      // Stream copy fails for codecs/timestamps the container cannot hold: re-encode instead.
+      await cleanupFailed();
+      await rm(path.join(opts.workDir, `list-${String((await readdir(opts.workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).length - 1).padStart(3, '0')}.csv`), { force: true });
+      reencoded = true;
+      run = await attempt(true);
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('capture aborted');
+      error = run.code === 0 && run.frames > 0 ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture' });
+    }
+    if (error) {
+      await cleanupFailed();
+      throw error;
+    }
+    inputHeader = run.stderr;
+    recordedFrames = run.frames;
+    if (!isLiveSource(opts.source)) await writeFile(path.join(opts.workDir, 'complete'), 'yes');
+  }
+
+  // A file that ends well before both its announced duration and the window is cut off.
+  const checkTruncated = (durationSec: number | null, seconds: number): void => {
+    if (!isLiveSource(opts.source) && durationSec && seconds < 0.9 * Math.min(durationSec, total ?? Infinity) - 1) {
+      throw new SourceInvalidError(`capture of ${shown} failed: truncated video (${seconds.toFixed(1)} s of ${durationSec.toFixed(1)} s)`, shown);
+    }
+  };
+  const segments = await finishedSegments(opts.workDir);
+  if (segments.length === 0) throw new EmptySourceError(`capture of ${shown} gave zero video frames`, shown);
+  const clip = path.join(opts.workDir, 'clip.mkv');
+  await rm(clip, { force: true });
+  const src = parseHeader(inputHeader);
+  const total0 = segments.reduce((acc, s) => acc + (s.end - s.start), 0);
+  if (segments.length === 1 && resumedSegments === 0 && recordedFrames > 0 && src.input) {
+    // One segment recorded just now: it is the clip (a hard link, no copy) and this run's
+    // progress already counted its frames, so the joining remux is skipped.
+    await link(path.join(opts.workDir, segments[0]!.file), clip);
+    checkTruncated(src.durationSec, total0);
+    return {
+      path: clip, frames: recordedFrames, seconds: total0, width: src.input.width, height: src.input.height,
+      fps: src.input.fps || opts.fps, codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
+    };
+  }
+  const list = path.join(opts.workDir, 'concat.txt');
+  // concat demuxer list: paths are quoted with ' escaped as '\'' per its syntax.
+  await writeFile(list, segments.map((s) => `file '${path.join(opts.workDir, s.file).replace(/'/g, "'\\''")}'`).join('\n') + '\n');
+  const remux = await runWithProgress(
+    ['-hide_banner', '-nostdin', '-nostats', '-v', 'info', '-progress', 'pipe:1', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-c', 'copy', '-y', clip],
+    { signal: opts.signal, stallSeconds: 60 },
+  );
+  if (remux.code !== 0) {
+    throw new SourceInvalidError(`capture of ${shown} recorded segments that cannot be joined: ${stderrTail(remux.stderr, opts.source, 3)}`, shown);
+  }
+  if (remux.frames === 0) throw new EmptySourceError(`capture of ${shown} gave zero video frames`, shown);
+  const h = parseHeader(remux.stderr);
+  const fps = h.input?.fps || src.input?.fps || opts.fps;
+  const seconds = total0 || remux.outSeconds;
+  checkTruncated(src.durationSec, seconds);
+  return {
+    path: clip,
+    frames: remux.frames,
+    seconds,
+    width: h.input?.width ?? src.input?.width ?? 0,
+    height: h.input?.height ?? src.input?.height ?? 0,
+    fps,
+    codec: h.input?.codec ?? 'unknown',
+    source: shown,
+    reencoded,
+    segments: segments.length,
+    resumedSegments,
+  };
+}

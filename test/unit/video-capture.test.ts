@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { makeCaptureActivities } from '../../activities/capture.js';
+import { makeSampleActivities } from '../../activities/sample.js';
+import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { CaptureResult, RunContext, SampleResult } from '../../src/pipeline/types.js';
+import { captureWorkDir } from '../../src/video/capture-step.js';
+import { decodeFrames } from '../../src/video/decode.js';
+import { recordSource } from '../../src/video/record.js';
+import type { ActivityDeps } from '../../src/worker/deps.js';
+import { closedPort, cutDemo, tempDir } from '../fixtures/clips.js';
+
+const fx = await tempDir('capture');
+test.after(() => fx.cleanup());
+const clip = await cutDemo(fx.dir, 'gop10.avi', { seconds: 6 }); // keyframe every 10 frames (1 s)
+
+test('records the frames/seconds window by stream copy and counts frames', async () => {
+  const r = await recordSource({ source: clip, fps: 10, frames: 25, workDir: path.join(fx.dir, 'win') });
+  assert.equal(r.reencoded, false);
+  // stream copy cuts at packets: 2.5 s of a 10 fps clip
+  assert.equal(r.frames, 25);
+  assert.equal(r.seconds, 2.5);
+  assert.deepEqual([r.width, r.height, r.fps, r.codec], [384, 288, 10, 'mpeg4']);
+  const decoded = await decodeFrames({ source: r.path }, () => {});
+  assert.equal(decoded.frames, 25);
+});
+
+test('a crashed capture resumes with the remaining segments, never re-recording finished ones', async () => {
+  const workDir = path.join(fx.dir, 'resume');
+  // first attempt: got through 2 one-second segments, then "crashed" (no completion marker,
+  // a half-written third segment left behind)
+  const first = await recordSource({ source: clip, fps: 10, seconds: 2, segmentSeconds: 1, workDir });
+  assert.equal(first.segments, 2);
+  await rm(path.join(workDir, 'complete'));
+  await rm(path.join(workDir, 'clip.mkv'));
+  await writeFile(path.join(workDir, 'seg-00002.mkv'), 'partial garbage');
+  const before = await Promise.all(['seg-00000.mkv', 'seg-00001.mkv'].map(async (f) => (await stat(path.join(workDir, f))).mtimeMs));
+
+  const progress: number[] = [];
+  const second = await recordSource({ source: clip, fps: 10, seconds: 5, segmentSeconds: 1, workDir, onProgress: (p) => progress.push(p.segmentsDone) });
+  assert.equal(second.resumedSegments, 2);
+  assert.equal(second.segments, 5);
+  assert.equal(second.frames, 50);
+  assert.equal(second.seconds, 5);
+  const after = await Promise.all(['seg-00000.mkv', 'seg-00001.mkv'].map(async (f) => (await stat(path.join(workDir, f))).mtimeMs));
+  assert.deepEqual(after, before, 'finished segments were rewritten');
+  assert.ok(progress.every((d) => d >= 2));
+  // the joined clip has each window once: frame i of the clip == frame i of the source
+  const grey = async (src: string): Promise<number[]> => {
+    const out: number[] = [];
+    await decodeFrames({ source: src, maxFrames: 50 }, (f) => {
+      const d = f.toRgb().data;
+      let s = 0;
+      for (let i = 0; i < d.length; i += 97) s += d[i]!;
+      out.push(s);
+    });
+    return out;
+  };
+  const [a, b] = [await grey(second.path), await grey(clip)];
+  assert.equal(a.length, 50);
+  const mismatched = a.filter((v, i) => Math.abs(v - b[i]!) > 0.01 * b[i]!).length;
+  assert.equal(mismatched, 0);
+  assert.deepEqual((await readdir(workDir)).filter((n) => n.startsWith('seg-')).length, 5);
+});
+
+function ctxFor(source: string, extra: Record<string, unknown> = {}): { deps: ActivityDeps; ctx: RunContext } {
+  const config = parseConfig({ dataDir: path.join(fx.dir, 'data'), cameras: [{ id: 'cam1', source, capture: { seconds: 3, fps: 10 }, sample: { budget: 10 }, ...extra }] });
+  const dataDir = path.join(fx.dir, 'data');
+  const deps: ActivityDeps = { config, dataDir, store: new DirectoryArtifactStore(path.join(dataDir, 'artifacts')), python: 'python3', repoRoot: process.cwd() };
+  return { deps, ctx: { cameraId: 'cam1', workflowId: 'tune/cam1', runId: `run-${Math.random().toString(36).slice(2)}`, camera: config.cameras[0]! } };
+}
+
+test('capture and sample activities: heartbeats, stored artifacts, work dir cleaned', async () => {
+  const { deps, ctx } = ctxFor(clip);
+  const env = new MockActivityEnvironment();
+  const beats: unknown[] = [];
+  env.on('heartbeat', (d: unknown) => beats.push(d));
+  const captured: CaptureResult = await env.run(() => makeCaptureActivities(deps).capture(ctx));
+  assert.equal(captured.frames, 30);
+  assert.equal(captured.clip.kind, 'other');
+  await deps.store.verify(captured.clip);
+  assert.ok(beats.length > 0 && beats.every((b) => typeof (b as { framesSoFar: number }).framesSoFar === 'number'));
+  await assert.rejects(stat(captureWorkDir(deps.dataDir, ctx)));
+  const sampled: SampleResult = await env.run(() => makeSampleActivities(deps).sample(ctx, captured));
+  assert.equal(sampled.frames.kind, 'frames');
+  assert.equal(sampled.decoded, 30);
+  assert.ok(sampled.selected > 0 && sampled.selected <= 10);
+  assert.equal(sampled.train + sampled.val, sampled.selected);
+  assert.ok(!('manifest' in sampled), 'the manifest stays in the artifact, not in workflow history');
+});
+
+test('activity failures: unreachable is retryable, a missing file is not', async () => {
+  const port = await closedPort();
+  const env = new MockActivityEnvironment();
+  const un = ctxFor(`rtsp://u:leakme@127.0.0.1:${port}/x`);
+  await assert.rejects(env.run(makeCaptureActivities(un.deps).capture, un.ctx), (e: unknown) => {
+    assert.ok(e instanceof ApplicationFailure);
+    assert.equal(e.type, 'SourceUnreachable');
+    assert.equal(e.nonRetryable, false);
+    assert.ok(!e.message.includes('leakme'));
+    return true;
+  });
+  const missing = ctxFor(path.join(fx.dir, 'missing.mp4'));
+  await assert.rejects(env.run(makeCaptureActivities(missing.deps).capture, missing.ctx), (e: unknown) => {
+    assert.ok(e instanceof ApplicationFailure);
+    assert.equal(e.type, 'SourceInvalid');
+    assert.equal(e.nonRetryable, true);
+    return true;
+  });
+});
+
+test('capture activity retried after a crash continues from the finished segments', async () => {
+  const { deps, ctx } = ctxFor(clip);
+  const workDir = captureWorkDir(deps.dataDir, ctx);
+  // the crashed attempt: 2 of the 3 seconds recorded in finished segments
+  await recordSource({ source: clip, fps: 10, seconds: 2, segmentSeconds: 1, workDir });
+  await rm(path.join(workDir, 'complete'));
+  await rm(path.join(workDir, 'clip.mkv'));
+  const env = new MockActivityEnvironment({ heartbeatDetails: { framesSoFar: 20, segmentsDone: 2 } });
+  const beats: Array<{ segmentsDone: number }> = [];
+  env.on('heartbeat', (d: { segmentsDone: number }) => beats.push(d));
+  const captured: CaptureResult = await env.run(() => makeCaptureActivities(deps).capture(ctx));
+  assert.equal(captured.frames, 30);
+  assert.equal(captured.seconds, 3);
+  assert.ok(beats.length > 0 && beats.every((b) => b.segmentsDone >= 2), JSON.stringify(beats));
+  const frames: number[] = [];
+  await decodeFrames({ source: await deps.store.localPath(captured.clip) }, (f) => frames.push(f.index));
+  assert.equal(frames.length, 30);
+});

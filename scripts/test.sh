@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: installs what it needs, type-checks, runs the trainer's pytest suite and the
+# TypeScript unit + integration tests (real Temporal dev server, ffmpeg, onnxruntime, PyTorch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== typecheck"
+npx tsc -p tsconfig.json --noEmit
+echo "== trainer (pytest)"
+.venv/bin/python -m pytest trainer/tests -q -p no:cacheprovider
+echo "== node tests"
+shopt -s nullglob
+files=(test/unit/*.test.ts test/integration/*.test.ts)
+node --import tsx --test --test-concurrency=1 --test-timeout=900000 "${files[@]}"

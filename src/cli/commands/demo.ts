@@ -6,7 +6,7 @@ import { DEMO_VIDEO } from '../../config/schema.js';
 import { ensureSearchAttributes } from '../../client/search-attributes.js';
 import { startTune, waitForTune } from '../../client/tune.js';
 import { QUICK_OVERRIDES } from '../../demo/quick.js';
-import { hasPollers } from '../../demo/workers-present.js';
+import { hasPollers, workflowPickedUp } from '../../demo/workers-present.js';
 import { ensureDevServer } from '../../temporal/dev-server.js';
 import { connectWorker, isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { edgeTaskQueue, GPU_TASK_QUEUE } from '../../temporal/queues.js';
@@ -44,8 +44,7 @@ export function register(program: Command): void {
         const missing: string[] = [];
         for (const q of need) if (!(await hasPollers(client, namespace, q))) missing.push(q);
         let stopWorkers: (() => Promise<void>) | undefined;
-        if (missing.length > 0) {
-          say(`no workers on ${missing.join(', ')}: running them in this process`);
+        const startLocalWorkers = async () => {
           const connection = await connectWorker(loaded.config);
           const { workers } = await createWorkers({ loaded, role: 'all', connection, shutdownGraceTime: '10 seconds' });
           const running = workers.map((w) => w.run());
@@ -54,11 +53,19 @@ export function register(program: Command): void {
             await Promise.allSettled(running);
             await connection.close();
           };
+        };
+        if (missing.length > 0) {
+          say(`no workers on ${missing.join(', ')}: running them in this process`);
+          await startLocalWorkers();
         }
         try {
           const started = await startTune(client, camera.id, o.quick ? QUICK_OVERRIDES : {}, true);
           const link = uiLink(loaded, namespace, started.workflowId, started.runId);
           say(`${started.attached ? 'attached to' : 'started'} ${started.workflowId}\n  Web UI: ${link}`);
+          if (!stopWorkers && !(await workflowPickedUp(started.handle, 15_000))) {
+            say('the workers that looked alive did not pick the run up: running workers in this process');
+            await startLocalWorkers();
+          }
           const t0 = Date.now();
           const outcome = await waitForTune(client, camera.id, started.handle, (line) => say(`  ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s ${line}`));
           say(formatOutcome(outcome));

@@ -11,6 +11,9 @@ export interface GreyGrid {
   data: Uint8Array;
 }
 
+/** Limited-range luma (16..235) stretched to 0..255, so thresholds mean the same grey levels as for rgb24. */
+const LUMA_FULL = new Uint8Array(256).map((_, y) => Math.max(0, Math.min(255, Math.round(((y - 16) * 255) / 219))));
+
 export class GridSampler {
   readonly gw: number;
   readonly gh: number;
@@ -21,6 +24,11 @@ export class GridSampler {
     readonly width: number,
     readonly height: number,
     targetWidth = 96,
+    /**
+     * 3: frames are rgb24, grey is (R+2G+B)/4. 1: frames are yuv420p (or any planar format whose
+     * first plane is limited-range luma): grey is the Y plane, stretched to full range.
+     */
+    readonly channels: 1 | 3 = 3,
   ) {
     this.step = Math.max(1, Math.round(width / targetWidth));
     this.gw = Math.max(1, Math.floor(width / this.step));
@@ -29,13 +37,14 @@ export class GridSampler {
     const half = this.step >> 1;
     for (let y = 0; y < this.gh; y++) {
       for (let x = 0; x < this.gw; x++) {
-        this.offsets[y * this.gw + x] = ((y * this.step + half) * width + x * this.step + half) * 3;
+        this.offsets[y * this.gw + x] = ((y * this.step + half) * width + x * this.step + half) * channels;
       }
     }
   }
 
-  /** Grey (R+2G+B)/4 at each cell centre, from a frame given as consecutive byte parts. */
+  /** Grey at each cell centre, from a frame given as consecutive byte parts. */
   sample(parts: readonly Uint8Array[]): GreyGrid {
+    if (this.channels === 1) return this.sampleLuma(parts);
     const out = new Uint8Array(this.offsets.length);
     const offs = this.offsets;
     let pi = 0;
@@ -62,6 +71,26 @@ export class GridSampler {
       const r = o - start;
       if (o + 2 < end) out[i] = (part[r]! + 2 * part[r + 1]! + part[r + 2]!) >> 2;
       else out[i] = (byteAt(o) + 2 * byteAt(o + 1) + byteAt(o + 2)) >> 2;
+    }
+    return { width: this.gw, height: this.gh, step: this.step, data: out };
+  }
+
+  private sampleLuma(parts: readonly Uint8Array[]): GreyGrid {
+    const out = new Uint8Array(this.offsets.length);
+    const offs = this.offsets;
+    let pi = 0;
+    let part = parts[0]!;
+    let start = 0;
+    let end = part.length;
+    for (let i = 0; i < offs.length; i++) {
+      const o = offs[i]!;
+      while (o >= end && pi < parts.length - 1) {
+        pi++;
+        start = end;
+        part = parts[pi]!;
+        end = start + part.length;
+      }
+      out[i] = LUMA_FULL[part[o - start] ?? 0]!;
     }
     return { width: this.gw, height: this.gh, step: this.step, data: out };
   }

@@ -41,6 +41,9 @@ export interface SampleClipResult {
   manifestPath: string;
 }
 
+/** JPEG encodes in flight at most (each holds one frame's pipe chunks and its rgb24 copy). */
+const MAX_ENCODES = 4;
+
 interface Kept extends Candidate {
   split: 'train' | 'val';
   motion: Box[];
@@ -82,23 +85,43 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   let bestMoving: Kept | null = null;
   let bestEmpty: Kept | null = null;
   const encodes: Array<Promise<void>> = [];
+  let inFlight = 0;
+  let encodeError: unknown = null;
+  let encodeDone: (() => void) | null = null;
+  const freeRgb: Uint8Array[] = [];
 
   const keep = (k: Kept, into: Kept[]): void => {
     const frame = k.frame!;
     k.frame = null;
-    // Encoded on sharp's threads while decoding goes on; the pipe chunks stay referenced (no
-    // copy) until the contiguous copy sharp needs is made.
-    k.encoded = writeJpeg(frame.toRgb(), path.join(imagesDir, `${frameName(k.index)}.jpg`));
+    // Encoded on sharp's threads while decoding goes on (never awaited one by one); the pipe
+    // chunks stay referenced (no copy) until the rgb24 copy sharp needs is made.
+    inFlight++;
+    // rgb buffers are reused once their encode is done: allocating 1.3 MB per kept frame was a
+    // visible share of GC time
+    const rgb = frame.toRgb(freeRgb.pop());
+    k.encoded = writeJpeg(rgb, path.join(imagesDir, `${frameName(k.index)}.jpg`))
+      .catch((err: unknown) => {
+        encodeError ??= err;
+      })
+      .finally(() => {
+        if (rgb.data.length === rgb.width * rgb.height * 3) freeRgb.push(rgb.data);
+        inFlight--;
+        const done = encodeDone;
+        encodeDone = null;
+        done?.();
+      });
     encodes.push(k.encoded);
     into.push(k);
   };
   const lastGrid = (list: Kept[]): Uint8Array | null => (list.length ? list[list.length - 1]!.grid : null);
 
   const summary = await decodeFrames(
-    { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true },
-    (frame) => {
+    // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
+    { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true, pixelFormat: 'yuv420p' },
+    (frame): Promise<void> | undefined => {
+      if (encodeError) throw encodeError;
       if (!sampler || !bg) {
-        sampler = new GridSampler(frame.width, frame.height);
+        sampler = new GridSampler(frame.width, frame.height, 96, 1);
         fps = fps || frame.fps || 10;
         expectedFrames = Math.max(1, Math.round(opts.expectedSeconds * fps));
         // ~15 samples over ~7 s: long enough that people walking through are outvoted
@@ -151,11 +174,16 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
         }
       }
       if (decoded % 50 === 0) opts.onProgress?.({ decoded, t: frame.t });
+      // Backpressure: with MAX_ENCODES frames encoding, pause the decode until one finishes, so
+      // kept frames (and the pipe chunks they hold) cannot pile up when encoding is slower.
+      if (inFlight >= MAX_ENCODES) return new Promise<void>((resolve) => (encodeDone = resolve));
+      return undefined;
     },
   );
   if (bestMoving) keep(bestMoving, moving);
   if (bestEmpty) keep(bestEmpty, empty);
   await Promise.all(encodes);
+  if (encodeError) throw encodeError;
   opts.onProgress?.({ decoded, t: summary.seconds });
 
   const chosen = selectFinal(moving, empty, cfg.budget, cfg.emptyShare);

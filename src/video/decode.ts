@@ -24,13 +24,29 @@ export interface DecodeOptions {
    * (truncated/corrupt). On by default for local files when no window is requested.
    */
   checkTruncation?: boolean;
+  /**
+   * Pixel format of the pipe. 'rgb24' (default) is what detectors take. 'yuv420p' is the native
+   * format of almost every camera codec: half the bytes of rgb24 and no colour conversion in
+   * ffmpeg; its Y plane (the first width*height bytes) is already grey, and toRgb() converts a
+   * frame to rgb24 only when asked (the frames that are kept).
+   */
+  pixelFormat?: PixelFormat;
   signal?: AbortSignal;
 }
 
+export type PixelFormat = 'rgb24' | 'yuv420p';
+
+/** Bytes of one frame in the pipe. */
+export function frameBytesOf(pixelFormat: PixelFormat, width: number, height: number): number {
+  if (pixelFormat === 'yuv420p') return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+  return width * height * 3;
+}
+
 /**
- * One decoded rgb24 frame. `parts` are views into the pipe's chunks (no copy: a frame spans ~20
- * pipe reads and copying every frame would cost as much as the whole scoring); call toRgb() to
- * get one contiguous copy, which is only worth it for frames that are kept.
+ * One decoded frame in `format` (rgb24 unless asked otherwise). `parts` are views into the pipe's
+ * chunks (no copy: a frame spans ~10-20 pipe reads and copying every frame would cost as much as
+ * the whole scoring); call toRgb() to get one contiguous rgb24 copy (converted from yuv420p when
+ * needed), which is only worth it for frames that are kept.
  */
 export interface DecodedFrame {
   index: number;
@@ -40,8 +56,10 @@ export interface DecodedFrame {
   height: number;
   /** output frame rate (after the fps filter) */
   fps: number;
+  format: PixelFormat;
   parts: readonly Buffer[];
-  toRgb(): RgbFrame;
+  /** One contiguous rgb24 copy; `into` (width*height*3 bytes) is reused when given. */
+  toRgb(into?: Uint8Array): RgbFrame;
 }
 
 export interface DecodeSummary {
@@ -70,21 +88,68 @@ export function decodeArgs(opts: DecodeOptions): string[] {
   if (filters.length) args.push('-vf', filters.join(','));
   if (opts.maxSeconds) args.push('-t', String(opts.maxSeconds));
   if (opts.maxFrames) args.push('-frames:v', String(opts.maxFrames));
-  args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
+  args.push('-f', 'rawvideo', '-pix_fmt', opts.pixelFormat ?? 'rgb24', 'pipe:1');
   return args;
 }
+
+let yuvScratch: Uint8Array | null = null;
 
 function concatParts(parts: readonly Buffer[], bytes: number): Uint8Array {
   return parts.length === 1 ? new Uint8Array(parts[0]!) : Buffer.concat(parts as Buffer[], bytes);
 }
 
 /**
- * Decode `source` through a pipe as raw rgb24 (ffmpeg args as an array: never a shell, so a URL
- * cannot inject commands). `onFrame` runs synchronously per frame inside the pipe's data events;
- * each data event is its own event-loop turn, so timers and heartbeats keep running between them.
+ * yuv420p (BT.601, limited range: what ffmpeg assumes for untagged SD video) to rgb24, in
+ * integer arithmetic with the chroma terms computed once per 2x2 block. ~2 ms for 768x576.
+ */
+export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out: Uint8Array = new Uint8Array(width * height * 3)): Uint8Array {
+  const cw = Math.ceil(width / 2);
+  const ch = Math.ceil(height / 2);
+  const uBase = width * height;
+  const vBase = uBase + cw * ch;
+  // a clamped view does the 0..255 clamp on store
+  const o8 = new Uint8ClampedArray(out.buffer, out.byteOffset, width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const crow = (y >> 1) * cw;
+    let yi = y * width;
+    let o = yi * 3;
+    for (let x = 0; x < width; x += 2) {
+      const c = crow + (x >> 1);
+      const u = yuv[uBase + c]! - 128;
+      const v = yuv[vBase + c]! - 128;
+      // 16.16 fixed point: R = 1.164(Y-16) + 1.596V, G = 1.164(Y-16) - 0.392U - 0.813V, B = 1.164(Y-16) + 2.017U
+      const rv = 104597 * v;
+      const guv = -25675 * u - 53279 * v;
+      const bu = 132201 * u;
+      let l = 76309 * (yuv[yi]! - 16) + 32768;
+      o8[o] = (l + rv) >> 16;
+      o8[o + 1] = (l + guv) >> 16;
+      o8[o + 2] = (l + bu) >> 16;
+      if (x + 1 < width) {
+        l = 76309 * (yuv[yi + 1]! - 16) + 32768;
+        o8[o + 3] = (l + rv) >> 16;
+        o8[o + 4] = (l + guv) >> 16;
+        o8[o + 5] = (l + bu) >> 16;
+      }
+      yi += 2;
+      o += 6;
+    }
+  }
+  return out;
+}
+
+/**
+ * Decode `source` through a pipe as raw rgb24 or yuv420p (ffmpeg args as an array: never a shell,
+ * so a URL cannot inject commands). `onFrame` runs per frame inside the pipe's data events; each
+ * data event is its own event-loop turn, so timers and heartbeats keep running between them.
+ *
+ * Backpressure: when `onFrame` returns a promise, the pipe is paused until it settles (ffmpeg
+ * then blocks on the full pipe), so a slow async consumer holds at most the frames of the chunk
+ * being cut plus the one it works on. A rejection fails the decode with that error and kills
+ * ffmpeg; the last pending promise settles before decodeFrames resolves.
  * Throws SourceUnreachableError / SourceInvalidError / EmptySourceError.
  */
-export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: DecodedFrame) => void): Promise<DecodeSummary> {
+export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: DecodedFrame) => unknown): Promise<DecodeSummary> {
   const ffmpeg = await locateFfmpeg();
   const child = spawn(ffmpeg.path, decodeArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'] });
   const unsubscribe = killOnAbort(child, opts.signal);
@@ -100,6 +165,55 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   let need = 0;
   let index = 0;
   let failure: unknown = null;
+  const format: PixelFormat = opts.pixelFormat ?? 'rgb24';
+  /** frames cut from the pipe but not handed to onFrame yet (waiting for a pending promise) */
+  const queue: DecodedFrame[] = [];
+  let pending: Promise<unknown> | null = null;
+  let settledAll: (() => void) | null = null;
+
+  const fail = (err: unknown): void => {
+    failure ??= err; // the consumer threw: stop ffmpeg and surface its error, not ffmpeg's
+    queue.length = 0;
+    child.kill('SIGKILL');
+    child.stdout.resume(); // drain whatever is left so 'close' comes
+    settledAll?.();
+  };
+  // an abort while the consumer holds the pipe paused must not wait for the consumer
+  const onAbort = (): void => fail(opts.signal?.reason ?? new Error('decode aborted'));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  /** Hand queued frames to onFrame in order; stop at the first promise and resume when it settles. */
+  const drain = (): void => {
+    while (!pending && !failure && queue.length) {
+      const frame = queue.shift()!;
+      let r: unknown;
+      try {
+        r = onFrame(frame);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (r && typeof (r as PromiseLike<unknown>).then === 'function') {
+        const p = Promise.resolve(r as PromiseLike<unknown>);
+        pending = p;
+        child.stdout.pause();
+        p.then(
+          () => {
+            pending = null;
+            drain();
+            if (!pending) {
+              if (!failure) child.stdout.resume();
+              settledAll?.();
+            }
+          },
+          (err: unknown) => {
+            pending = null;
+            fail(err);
+          },
+        );
+      }
+    }
+  };
 
   const emit = (): void => {
     const frameParts = parts;
@@ -112,10 +226,33 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       width,
       height,
       fps,
+      format,
       parts: frameParts,
-      toRgb: () => ({ width, height, data: concatParts(frameParts, frameBytes) }),
+      toRgb: (into?: Uint8Array) => {
+        if (format === 'rgb24') {
+          if (!into) return { width, height, data: concatParts(frameParts, frameBytes) };
+          let o = 0;
+          for (const p of frameParts) {
+            into.set(p, o);
+            o += p.length;
+          }
+          return { width, height, data: into };
+        }
+        // yuv420p: gather the parts into a reused scratch buffer (the conversion is synchronous)
+        let yuv: Uint8Array = frameParts[0]!;
+        if (frameParts.length > 1) {
+          if (!yuvScratch || yuvScratch.length < frameBytes) yuvScratch = new Uint8Array(frameBytes);
+          let o = 0;
+          for (const p of frameParts) {
+            yuvScratch.set(p, o);
+            o += p.length;
+          }
+          yuv = yuvScratch;
+        }
+        return { width, height, data: yuv420pToRgb(yuv, width, height, into) };
+      },
     };
-    onFrame(frame);
+    queue.push(frame);
   };
 
   const consume = (chunk: Buffer): void => {
@@ -127,6 +264,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       off += take;
       if (need === 0) emit();
     }
+    drain();
   };
 
   const tryHeader = (): void => {
@@ -139,7 +277,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
     width = h.output.width;
     height = h.output.height;
     fps = h.output.fps || opts.fps || h.input?.fps || 0;
-    frameBytes = width * height * 3;
+    frameBytes = frameBytesOf(format, width, height);
     need = frameBytes;
     for (const c of waiting.splice(0)) consume(c);
   };
@@ -158,8 +296,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       try {
         tryHeader();
       } catch (err) {
-        failure ??= err;
-        child.kill('SIGKILL');
+        fail(err);
       }
     }
   });
@@ -169,16 +306,23 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       if (!headerDone) waiting.push(chunk);
       else consume(chunk);
     } catch (err) {
-      failure = err; // the consumer threw: stop ffmpeg and surface its error, not ffmpeg's
-      child.kill('SIGKILL');
+      fail(err);
     }
   });
 
   let exit: { code: number | null; signal: NodeJS.Signals | null };
   try {
     exit = await done;
+    // the pipe is closed: hand over the frames still queued behind a pending promise, then wait
+    // for the last one
+    while ((pending || queue.length) && !failure) {
+      if (!pending) drain();
+      if (pending) await new Promise<void>((resolve) => (settledAll = resolve));
+      settledAll = null;
+    }
   } finally {
     unsubscribe();
+    opts.signal?.removeEventListener('abort', onAbort);
   }
   if (failure) throw failure;
   if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('decode aborted');

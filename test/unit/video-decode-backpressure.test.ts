@@ -1,0 +1,119 @@
+import childProcess, { type ChildProcess } from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeFrames, frameBytesOf } from '../../src/video/decode.js';
+import { GridSampler } from '../../src/sampling/grid.js';
+import { cutDemo, tempDir } from '../fixtures/clips.js';
+
+test('decodeFrames backpressure: a slow async consumer gets every frame in order, few frames pending', async () => {
+  const { dir, cleanup } = await tempDir('decode-bp');
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 6 });
+    const all = await decodeFrames({ source: clip }, () => {});
+    // count the bytes decodeFrames reads from ffmpeg's pipe (spawn wrapped for this decode only)
+    let piped = 0;
+    const realSpawn = childProcess.spawn;
+    (childProcess as { spawn: unknown }).spawn = (...args: unknown[]): ChildProcess => {
+      const child = (realSpawn as (...a: unknown[]) => ChildProcess)(...args);
+      child.stdout!.on('data', (c: Buffer) => (piped += c.length));
+      return child;
+    };
+    syncBuiltinESMExports();
+    const seen: number[] = [];
+    let started = 0;
+    let finished = 0;
+    let maxPending = 0;
+    let maxHeldFrames = 0;
+    let s;
+    try {
+      s = await decodeFrames({ source: clip }, async (f) => {
+        started++;
+        maxPending = Math.max(maxPending, started - finished);
+        // frames read from the pipe but not yet consumed (this one included)
+        const frameBytes = f.width * f.height * 3;
+        maxHeldFrames = Math.max(maxHeldFrames, piped / frameBytes - f.index);
+        await sleep(3);
+        seen.push(f.index);
+        finished++;
+      });
+    } finally {
+      (childProcess as { spawn: unknown }).spawn = realSpawn;
+      syncBuiltinESMExports();
+    }
+    assert.equal(s.frames, all.frames);
+    assert.ok(all.frames >= 50);
+    // the last promise settled before decodeFrames resolved
+    assert.equal(seen.length, all.frames);
+    assert.deepEqual(seen, Array.from({ length: all.frames }, (_, i) => i));
+    // one frame handed over at a time: the next waits for the previous promise
+    assert.equal(maxPending, 1);
+    // the pipe is paused while the consumer works: at most ~2 frames (plus a chunk) held, not the whole clip
+    assert.ok(maxHeldFrames <= 2.5, `at most ~2 frames read ahead, saw ${maxHeldFrames.toFixed(2)}`);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('decodeFrames backpressure: a rejected promise fails the decode with that error', async () => {
+  const { dir, cleanup } = await tempDir('decode-bp-err');
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 3 });
+    let calls = 0;
+    const boom = new Error('consumer failed');
+    await assert.rejects(
+      decodeFrames({ source: clip }, async (f) => {
+        calls++;
+        await sleep(1);
+        if (f.index === 3) throw boom;
+      }),
+      (e) => e === boom,
+    );
+    assert.equal(calls, 4); // no frame after the failing one is handed over
+  } finally {
+    await cleanup();
+  }
+});
+
+test('decodeFrames yuv420p: half the bytes, Y plane is grey, toRgb matches ffmpeg rgb24', async () => {
+  const { dir, cleanup } = await tempDir('decode-yuv');
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 2 });
+    const rgb: Uint8Array[] = [];
+    await decodeFrames({ source: clip, maxFrames: 5 }, (f) => {
+      rgb.push(f.toRgb().data);
+    });
+    const conv: Uint8Array[] = [];
+    const grey: Uint8Array[] = [];
+    const greyFromRgb: Uint8Array[] = [];
+    let sampler: GridSampler | null = null;
+    let rgbSampler: GridSampler | null = null;
+    const reuse = { buf: null as Uint8Array | null };
+    await decodeFrames({ source: clip, maxFrames: 5, pixelFormat: 'yuv420p' }, (f) => {
+      assert.equal(f.format, 'yuv420p');
+      assert.equal(f.parts.reduce((a, p) => a + p.length, 0), frameBytesOf('yuv420p', f.width, f.height));
+      assert.equal(frameBytesOf('yuv420p', f.width, f.height) * 2, frameBytesOf('rgb24', f.width, f.height));
+      sampler ??= new GridSampler(f.width, f.height, 96, 1);
+      rgbSampler ??= new GridSampler(f.width, f.height, 96, 3);
+      grey.push(sampler.sample(f.parts).data);
+      reuse.buf ??= new Uint8Array(f.width * f.height * 3);
+      const data = f.toRgb(reuse.buf).data;
+      assert.equal(data, reuse.buf);
+      conv.push(data.slice());
+      greyFromRgb.push(rgbSampler.sample([rgb[f.index]!]).data);
+    });
+    assert.equal(conv.length, 5);
+    for (let i = 0; i < 5; i++) {
+      let d = 0;
+      for (let j = 0; j < conv[i]!.length; j++) d += Math.abs(conv[i]![j]! - rgb[i]![j]!);
+      assert.ok(d / conv[i]!.length < 3, `frame ${i}: mean |yuv→rgb − ffmpeg rgb24| = ${(d / conv[i]!.length).toFixed(2)}`);
+      // luma grid ≈ (R+2G+B)/4 grid, on the same full-range scale
+      let g = 0;
+      for (let j = 0; j < grey[i]!.length; j++) g += Math.abs(grey[i]![j]! - greyFromRgb[i]![j]!);
+      assert.ok(g / grey[i]!.length < 8, `frame ${i}: mean |luma − rgb grey| = ${(g / grey[i]!.length).toFixed(2)}`);
+    }
+  } finally {
+    await cleanup();
+  }
+});

@@ -101,3 +101,23 @@ test('a second tuning of the same camera is refused while one runs; --wait attac
     await first.handle.terminate('test done');
   }
 });
+
+test('manual approval: the run waits for the approval signal and a rejection keeps the model off the edge', async () => {
+  const started = await startTune(env.client, 'itest', { ...TINY, gate: { manualApproval: true, minGain: -1, maxLatencyRatio: 100 } });
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const p = await started.handle.query<TuneProgress>('progress');
+    if (p.awaitingApproval) {
+      assert.equal(p.stage, 'approve');
+      break;
+    }
+    assert.ok(Date.now() < deadline && p.stage !== 'done', `never asked for approval (stage ${p.stage})`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await started.handle.signal('approval', { approve: false, by: 'qa', reason: 'boxes too loose' });
+  const outcome = (await started.handle.result()) as TuneOutcome;
+  assert.equal(outcome.state, 'rejected');
+  assert.match(outcome.reason, /rejected by qa: boxes too loose/);
+  const registry = new ModelRegistry(path.join(project.dir, 'data'));
+  assert.equal((await registry.get('itest', outcome.modelVersion!)).state, 'rejected');
+});

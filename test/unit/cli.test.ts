@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const BIN = path.resolve('bin/autotuner.js');
+
+async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('the CLI starts and lists every command', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const r = await cli(['--help'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  for (const c of ['server', 'worker', 'tune', 'status', 'schedule', 'demo', 'doctor', 'capture', 'detect', 'models', 'edge', 'bench']) {
+    assert.match(r.stdout, new RegExp(`\\n  ${c}\\b`), `command ${c} listed`);
+  }
+});
+
+test('a bad config file is refused with the field and the fix, exit code 1', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const file = path.join(dir, 'bad.json');
+  await writeFile(file, JSON.stringify({ cameras: [{ id: 'cam 1', source: 'x' }] }));
+  const r = await cli(['--config', file, 'models', 'list', 'cam'], dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cameras\.0\.id/);
+  assert.match(r.stderr, /Fix the field/);
+});
+
+test('commands that need Temporal say where they looked and how to start one', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const r = await cli(['status', 'demo'], dir, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1.*autotuner server/s);
+});
+
+test('doctor checks the install and reports JSON', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const r = await cli(['doctor', '--json'], dir, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const byName = Object.fromEntries(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
+  for (const name of ['ffmpeg', 'python venv', 'torch', 'temporal CLI', 'onnxruntime-node', 'teacher weights', 'demo video']) {
+    assert.equal(byName[name], true, `${name} ok`);
+  }
+  assert.equal(byName['temporal server'], false, 'no server at the address');
+  assert.equal(report.ok, true, 'an absent server is a warning, not a failure');
+  assert.equal(r.code, 0);
+});

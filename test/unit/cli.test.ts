@@ -57,3 +57,22 @@ test('doctor checks the install and reports JSON', async () => {
   assert.equal(report.ok, true, 'an absent server is a warning, not a failure');
   assert.equal(r.code, 0);
 });
+
+test('detect writes every detection as CSV frame,class,x1,y1,x2,y2,score in original-frame pixels', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const out = path.join(dir, 'det.csv');
+  const r = await cli(['detect', '--camera', 'demo', '--model', 'teacher', '--frames', '3', '--out', out], dir);
+  assert.equal(r.code, 0, r.stderr);
+  const { readFile } = await import('node:fs/promises');
+  const [header, ...rows] = (await readFile(out, 'utf8')).trim().split('\n');
+  assert.equal(header, 'frame,class,x1,y1,x2,y2,score');
+  const parsed = rows.map((l) => l.split(','));
+  assert.deepEqual([...new Set(parsed.map((p) => Number(p[0])))], [1, 2, 3], 'frames numbered from 1 in decode order');
+  const people = parsed.filter((p) => p[1] === 'person');
+  assert.ok(people.length >= 6, `the teacher sees the pedestrians (${people.length} boxes)`);
+  for (const p of people) {
+    const [x1, y1, x2, y2, score] = p.slice(2).map(Number) as [number, number, number, number, number];
+    assert.ok(x1 >= 0 && y1 >= 0 && x2 <= 768 && y2 <= 576 && x2 > x1 && y2 > y1, `box inside the 768x576 frame: ${p.join(',')}`);
+    assert.ok(score >= 0.25 && score <= 1);
+  }
+});

@@ -78,17 +78,15 @@ export function register(program: Command): void {
         }
         process.stderr.write(`\rdetect: ${total} frames, ${boxes} detections`);
       };
-      // decodeFrames pushes frames synchronously; chain the async detection so frames stay in order
-      // and pause-free decoding never holds more than one pending batch.
-      let chain = Promise.resolve();
+      // Returning the batch's promise pauses the decoder until it is detected (backpressure), so a
+      // long video never piles up frames in memory.
       try {
         await decodeFrames({ source: o.source ?? camera.source, maxFrames: o.frames }, (f) => {
           batch.push({ n: f.index + 1, frame: f.toRgb() });
           total++;
-          if (batch.length >= 4) chain = chain.then(flush);
+          return batch.length >= 4 ? flush() : undefined;
         });
-        chain = chain.then(flush);
-        await chain;
+        await flush();
       } finally {
         await detector.close();
         process.stderr.write('\n');

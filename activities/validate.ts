@@ -8,7 +8,8 @@ import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ArtifactRef } from '../src/artifacts/ref.js';
 import { decideGate } from '../src/gate/gate.js';
-import { classMapper, detectE2e, loadE2eModel, readRgb } from '../src/metrics/e2e-runner.js';
+import { loadFrame } from '../src/detect/load-frame.js';
+import { classMapper, createStudentDetector } from '../src/detect/teacher-model.js';
 import { groundTruthForFrame, readGroundTruth } from '../src/metrics/ground-truth.js';
 import { measureLatency } from '../src/metrics/latency.js';
 import { evaluateDetections, type DetBox, type EvalImage, type GtBox, type MapResult } from '../src/metrics/map.js';
@@ -94,7 +95,7 @@ export function makeValidateActivities(deps: ActivityDeps) {
 
       // Decode the val frames once; all models see the same pixels.
       const frames = [];
-      for (const f of val) frames.push({ meta: f, rgb: await readRgb(path.join(dsDir, 'images', `${f.name}.jpg`)), teacher: await teacherLabels(dsDir, f.name, ds) });
+      for (const f of val) frames.push({ meta: f, rgb: await loadFrame(path.join(dsDir, 'images', `${f.name}.jpg`)), teacher: await teacherLabels(dsDir, f.name, ds) });
 
       const gt = ctx.camera.groundTruth ? await readGroundTruth(ctx.camera.groundTruth.path, ctx.camera.groundTruth.format).catch((err: Error) => {
         throw ApplicationFailure.nonRetryable(`ground truth ${ctx.camera.groundTruth!.path}: ${err.message}`, 'GroundTruthError');
@@ -109,19 +110,21 @@ export function makeValidateActivities(deps: ActivityDeps) {
       const results: Record<string, { teacher: MapResult; gt: MapResult | null; dets: DetBox[][] }> = {};
       let done = 0;
       for (const m of models) {
-        const model = await loadE2eModel(m.path, { threads: 2 });
-        const map = classMapper(model.classes, ds.classes);
+        const fail = (err: Error) => {
+          throw ApplicationFailure.nonRetryable(`${m.key} model ${m.path}: ${err.message}`, err.name);
+        };
+        // Worker-thread inference: heartbeats keep flowing while a model runs.
+        const model = await createStudentDetector(m.path, { threads: 2, scoreFloor: 0.001 }).catch(fail);
+        const map = classMapper(model.classNames, ds.classes);
         const dets: DetBox[][] = [];
         try {
           for (const f of frames) {
-            const raw = await detectE2e(model, f.rgb, 0.001).catch((err: Error) => {
-              throw ApplicationFailure.nonRetryable(`${m.key} model ${m.path}: ${err.message}`, err.name);
-            });
+            const [raw = []] = await model.detect([f.rgb]).catch(fail);
             dets.push(raw.map((d) => ({ ...d, cls: map(d.cls) })).filter((d) => d.cls >= 0));
             if (++done % 10 === 0) heartbeat({ stage: 'validate', model: m.key, done, total: frames.length * models.length });
           }
         } finally {
-          await model.session.release();
+          await model.close();
         }
         const teacher = evaluateDetections(frames.map((f, i): EvalImage => ({ gts: f.teacher, dets: dets[i]! })), ds.classes);
         const gtEval = gtFrames

@@ -119,7 +119,13 @@ export class OnnxDetector implements Detector {
       const blank: RgbFrame = { width: det.inputW, height: det.inputH, data: new Uint8Array(det.inputW * det.inputH * 3) };
       const prepared = det.prepare([blank]);
       const outputs = await det.runPrepared(prepared);
-      det.decoder = selectDecoder(outputs, det.declared, opts.classNames.length || undefined);
+      try {
+        det.decoder = selectDecoder(outputs, det.declared, opts.classNames.length || undefined);
+      } catch (err) {
+        if (!(err instanceof ModelLayoutError)) throw err;
+        const shapes = outputs.map((o) => `[${o.dims.join(',')}]`).join(' + ');
+        throw new ModelLayoutError(`model ${opts.model} output has shape ${shapes}: ${err.message}`);
+      }
       return det;
     } catch (err) {
       await runner.close();
@@ -145,6 +151,18 @@ export class OnnxDetector implements Detector {
   /** session.run on a prepared batch (the tensor's buffer is handed to the worker: do not reuse it). */
   runPrepared(batch: PreparedBatch): Promise<OutputTensor[]> {
     return this.runner.run({ [this.inputName]: { type: 'float32', data: batch.data, dims: batch.dims } });
+  }
+
+  /**
+   * Wall time (ms) of one session.run on `batch`, nothing decoded: latency measurement. Create the
+   * detector with `workerThread: false` to time the bare session without the thread hop. The batch
+   * stays reusable (a worker gets a copy, made before the clock starts).
+   */
+  async timeRun(batch: PreparedBatch): Promise<number> {
+    const feed = this.opts.workerThread === false ? batch : { ...batch, data: batch.data.slice() };
+    const t0 = process.hrtime.bigint();
+    await this.runPrepared(feed);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
   }
 
   /** Decode a batch's outputs into original-frame detections. */

@@ -1,17 +1,17 @@
-import { builtinCenternetJson } from '../models/builtin.js';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeJsonAtomic } from '../artifacts/store.js';
 import type { TeacherConfig } from '../config/schema.js';
+import { BUILTIN_CENTERNET, builtinCenternetJson } from '../models/builtin.js';
+import { runTrainerExport } from '../models/export.js';
 import type { ActivityDeps } from '../worker/deps.js';
 import type { Layout } from './decoders/index.js';
 import { type Normalization, type OnnxDetectorOptions, createOnnxDetector, type OnnxDetector } from './onnx-detector.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import type { ResizeMode } from './preprocess.js';
 
-export const BUILTIN_CENTERNET = 'builtin:centernet';
+export { BUILTIN_CENTERNET };
 
 /** A teacher model on disk and what is needed to run it. */
 export interface TeacherModel {
@@ -46,8 +46,13 @@ function parseUltralyticsNames(s: string): string[] | undefined {
   return names.length && !names.includes(undefined as unknown as string) ? names : undefined;
 }
 
+/** Where a model's sidecar lives: `<model>.onnx.json`. */
+export function sidecarPath(model: string): string {
+  return `${model}.json`;
+}
+
 export async function readModelSidecar(model: string): Promise<ModelSidecar> {
-  const side = `${model}.json`;
+  const side = sidecarPath(model);
   if (existsSync(side)) return JSON.parse(await readFile(side, 'utf8')) as ModelSidecar;
   const meta = await readOnnxMetadata(model);
   if (meta.autotuner) return JSON.parse(meta.autotuner) as ModelSidecar;
@@ -70,21 +75,12 @@ async function exportCenternet(deps: Pick<ActivityDeps, 'python' | 'repoRoot'>, 
   }
   await mkdir(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${Date.now()}.tmp.onnx`;
-  const args = ['-m', 'autotuner_trainer', 'export', '--init', init, '--imgsz', String(imgsz), '--out', tmp];
-  const env = { ...process.env, PYTHONPATH: path.join(deps.repoRoot, 'trainer') };
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(deps.python, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', (e) => reject(new TeacherModelError(`cannot run ${deps.python} to export the built-in teacher: ${e.message} (run \`npm run setup\`)`)));
-    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
-  if (code !== 0 || !existsSync(tmp)) {
+  try {
+    await runTrainerExport(deps, ['--init', init, '--imgsz', String(imgsz), '--out', tmp]);
+    if (!existsSync(tmp)) throw new Error(`the exporter wrote no ${tmp}`);
+  } catch (err) {
     await rm(tmp, { force: true });
-    const errLine = stdout.split('\n').reverse().find((l) => l.includes('"error"'));
-    throw new TeacherModelError(`exporting the built-in teacher failed (exit ${code}): ${errLine ?? stderr.trim().split('\n').slice(-3).join(' ')}`);
+    throw new TeacherModelError(`exporting the built-in teacher failed: ${(err as Error).message}`);
   }
   await rename(tmp, dest);
 }
@@ -101,12 +97,8 @@ export async function resolveTeacherModel(
   if (teacher.model === BUILTIN_CENTERNET) {
     const file = path.join(deps.dataDir, 'models', `teacher-centernet-${teacher.imgsz}.onnx`);
     if (!existsSync(file)) await exportCenternet(deps, teacher.imgsz, file);
-    let side: ModelSidecar;
-    if (existsSync(`${file}.json`)) side = await readModelSidecar(file);
-    else {
-      side = await readModelSidecar(file);
-      await writeJsonAtomic(`${file}.json`, side);
-    }
+    const side = await readModelSidecar(file);
+    if (!existsSync(sidecarPath(file))) await writeJsonAtomic(sidecarPath(file), side);
     if (!side.classes?.length) throw new TeacherModelError(`built-in teacher ${file} carries no class names; delete it to re-export`);
     return {
       path: file,
@@ -153,4 +145,32 @@ export function createTeacherDetector(
     threads: teacher.threads,
     ...extra,
   });
+}
+
+/**
+ * A Detector for a student model (the built-in trainer's e2e export, or anything its sidecar /
+ * ONNX metadata describes): e2e layout, stretch resize, raw 0..255 input unless declared otherwise.
+ * `classNames` is empty when the model does not name its classes.
+ */
+export async function createStudentDetector(model: string, extra: Partial<OnnxDetectorOptions> = {}): Promise<OnnxDetector> {
+  const side = await readModelSidecar(model);
+  return createOnnxDetector({
+    model,
+    classNames: side.classes ?? [],
+    layout: side.layout ?? 'e2e',
+    imgsz: side.imgsz ?? 320,
+    resize: side.resize ?? 'stretch',
+    normalize: side.normalize ?? { scale: 1 },
+    ...extra,
+  });
+}
+
+/**
+ * Map the model's class indices onto `targetClasses` by name (a COCO-pretrained student predicts
+ * 80 classes, the dataset only a few); without model class names the indices are taken as is.
+ */
+export function classMapper(modelClasses: readonly string[] | undefined, targetClasses: readonly string[]): (cls: number) => number {
+  if (!modelClasses?.length) return (c) => (c >= 0 && c < targetClasses.length ? c : -1);
+  const map = modelClasses.map((n) => targetClasses.indexOf(n));
+  return (c) => map[c] ?? -1;
 }

@@ -8,7 +8,7 @@ import { copyFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { sha256File, writeJsonAtomic } from '../artifacts/store.js';
-import { healthCheck } from '../metrics/e2e-runner.js';
+import { createStudentDetector, sidecarPath } from '../detect/teacher-model.js';
 import type { ModelRegistry } from '../registry/registry.js';
 import type { DeployResult } from '../pipeline/types.js';
 
@@ -68,6 +68,12 @@ export interface DeployOptions {
   threads?: number;
 }
 
+/** Load the model as the edge runtime will; loading runs it on a blank frame and checks its outputs. */
+async function healthCheck(modelPath: string, threads: number): Promise<void> {
+  const detector = await createStudentDetector(modelPath, { threads });
+  await detector.close();
+}
+
 /** Deploy one version on this edge host. Retrying the same version once it is current is a no-op. */
 export async function deployModel(opts: DeployOptions): Promise<DeployResult> {
   const { dataDir, cameraId, version, registry } = opts;
@@ -84,13 +90,12 @@ export async function deployModel(opts: DeployOptions): Promise<DeployResult> {
 
   await mkdir(modelsDir, { recursive: true });
   if (!(await exists(dest)) || (await sha256File(dest)) !== opts.sha256) await copyAtomic(opts.modelFile, dest);
-  const sidecar = opts.modelFile.replace(/\.onnx$/i, '') + '.json';
-  if (sidecar !== opts.modelFile && (await exists(sidecar))) await copyAtomic(sidecar, dest.replace(/\.onnx$/, '.json'));
+  if (await exists(sidecarPath(opts.modelFile))) await copyAtomic(sidecarPath(opts.modelFile), sidecarPath(dest));
   const copied = await sha256File(dest);
   // A checksum mismatch after copying is a transport problem (retryable), not a bad model.
   if (copied !== opts.sha256) throw new DeployChecksumError(`copied model ${dest} has sha256 ${copied.slice(0, 12)}, expected ${opts.sha256.slice(0, 12)}`);
 
-  const check = opts.check ?? (async (p: string) => void (await healthCheck(p, { threads: opts.threads ?? 1 })));
+  const check = opts.check ?? ((p: string) => healthCheck(p, opts.threads ?? 1));
   const fail = async (err: unknown, restore: boolean): Promise<DeployResult> => {
     if (restore && previous) await writeJsonAtomic(currentPointerPath(dataDir, cameraId), previous);
     const message = `health check of ${version} failed: ${(err as Error).message}`;

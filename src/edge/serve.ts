@@ -12,7 +12,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import type { Detection, RgbFrame } from '../detect/types.js';
-import { detectE2e, loadE2eModel, type E2eModel } from '../metrics/e2e-runner.js';
+import type { OnnxDetector } from '../detect/onnx-detector.js';
+import { createStudentDetector } from '../detect/teacher-model.js';
+import { locateFfmpeg } from '../video/ffmpeg.js';
 import { currentPointerPath, edgeDir, readCurrent } from './deploy.js';
 
 const execFileP = promisify(execFile);
@@ -46,7 +48,7 @@ interface CameraState {
   cam: ServeCamera;
   width: number;
   height: number;
-  model: E2eModel | null;
+  model: OnnxDetector | null;
   version: string | null;
   sha256: string | null;
   framesDecoded: number;
@@ -62,10 +64,6 @@ interface CameraState {
   watcher: FSWatcher | null;
   poll: NodeJS.Timeout | null;
   reloading: Promise<void> | null;
-}
-
-export function ffmpegPath(): string {
-  return process.env.FFMPEG_PATH ?? 'ffmpeg';
 }
 
 function isLiveUrl(source: string): boolean {
@@ -89,7 +87,7 @@ const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace
 
 export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServer> {
   const log = opts.log ?? ((m: string) => console.error(m));
-  const ffmpeg = opts.ffmpeg ?? ffmpegPath();
+  const ffmpeg = opts.ffmpeg ?? (await locateFfmpeg()).path;
   const ffprobe = opts.ffprobe ?? process.env.FFPROBE_PATH ?? 'ffprobe';
   const pollMs = opts.pollMs ?? 1000;
   const minScore = opts.minScore ?? 0.25;
@@ -101,7 +99,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
     const ptr = await readCurrent(opts.dataDir, st.cam.id);
     if (!ptr || (ptr.version === st.version && ptr.sha256 === st.sha256)) return;
     try {
-      const next = await loadE2eModel(ptr.path, { threads: opts.threads ?? 1 });
+      const next = await createStudentDetector(ptr.path, { threads: opts.threads ?? 1, scoreFloor: minScore });
       const old = st.model;
       st.model = next;
       st.version = ptr.version;
@@ -109,7 +107,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
       st.reloads++;
       log(`edge: camera ${st.cam.id} now runs ${ptr.version}`);
       // The frame in flight holds its own reference; release the old session once it is idle.
-      if (old) void waitIdle(st).then(() => old.session.release().catch(() => undefined));
+      if (old) void waitIdle(st).then(() => old.close().catch(() => undefined));
     } catch (err) {
       st.reloadErrors++;
       log(`edge: camera ${st.cam.id} cannot load ${ptr.version} (${(err as Error).message}); keeping ${st.version ?? 'no model'}`);
@@ -139,7 +137,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
         const t0 = performance.now();
         let dets: Detection[];
         try {
-          dets = await detectE2e(model, frame, minScore);
+          dets = (await model.detect([frame]))[0] ?? [];
         } catch (err) {
           log(`edge: camera ${st.cam.id} inference failed: ${(err as Error).message}`);
           continue;
@@ -250,7 +248,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
     if (m) {
       const st = states.find((s) => s.cam.id === decodeURIComponent(m[1]!));
       if (!st) return send(404, { error: `unknown camera ${m[1]}` });
-      const classes = st.model?.classes ?? st.cam.classes;
+      const classes = st.model?.classNames.length ? st.model.classNames : st.cam.classes;
       return send(200, {
         camera: st.cam.id, width: st.width, height: st.height, version: st.latest?.version ?? st.version, frame: st.latest?.frame ?? 0, t: st.latest?.t ?? null,
         detections: (st.latest?.detections ?? []).map((d) => ({ ...d, className: classes?.[d.cls] ?? String(d.cls) })),
@@ -283,7 +281,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
         }
         await st.reloading;
         await waitIdle(st);
-        await st.model?.session.release().catch(() => undefined);
+        await st.model?.close().catch(() => undefined);
       }
     },
   };

@@ -3,7 +3,8 @@
  * Models are measured in the same process, interleaved run by run, so a noisy neighbour or CPU
  * frequency change hits all of them alike and the ratio the gate uses stays fair.
  */
-import { loadE2eModel, runRaw, type E2eModel } from './e2e-runner.js';
+import type { OnnxDetector, PreparedBatch } from '../detect/onnx-detector.js';
+import { createStudentDetector } from '../detect/teacher-model.js';
 
 export interface LatencyOptions {
   /** intra-op threads, fixed so numbers are comparable between runs (default 1, like a small edge box) */
@@ -34,23 +35,25 @@ export async function measureLatency(modelPaths: readonly string[], opts: Latenc
   const threads = opts.threads ?? 1;
   const warmup = opts.warmup ?? 3;
   const runs = opts.runs ?? 20;
-  const models: E2eModel[] = [];
+  const models: OnnxDetector[] = [];
   try {
-    for (const p of modelPaths) models.push(await loadE2eModel(p, { threads }));
-    // Deterministic non-zero input: some kernels take shortcuts on all-zero data.
-    const inputs = models.map((m) => Float32Array.from({ length: 3 * m.imgsz * m.imgsz }, (_, i) => (i * 7919) % 256));
+    // In-process sessions (no worker-thread hop) so only session.run is timed.
+    for (const p of modelPaths) models.push(await createStudentDetector(p, { threads, workerThread: false }));
+    // Deterministic non-zero frame at the input size (some kernels take shortcuts on all-zero data),
+    // preprocessed once per model the way the model expects.
+    const inputs: PreparedBatch[] = models.map((m) =>
+      m.prepare([{ width: m.inputW, height: m.inputH, data: Uint8Array.from({ length: 3 * m.inputW * m.inputH }, (_, i) => (i * 7919) % 256) }]),
+    );
     const times: number[][] = models.map(() => []);
     for (let r = 0; r < warmup + runs; r++) {
       for (let k = 0; k < models.length; k++) {
-        const t0 = process.hrtime.bigint();
-        await runRaw(models[k]!, inputs[k]!);
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        const ms = await models[k]!.timeRun(inputs[k]!);
         if (r >= warmup) times[k]!.push(ms);
       }
       opts.onProgress?.(r + 1, warmup + runs);
     }
-    return models.map((m, k) => ({ path: m.path, medianMs: median(times[k]!), minMs: Math.min(...times[k]!), runs, threads }));
+    return modelPaths.map((p, k) => ({ path: p, medianMs: median(times[k]!), minMs: Math.min(...times[k]!), runs, threads }));
   } finally {
-    await Promise.all(models.map((m) => m.session.release()));
+    await Promise.all(models.map((m) => m.close()));
   }
 }

@@ -93,7 +93,8 @@ export function formatProgressLine(s: LiveStatus): string {
     const d = act.details as Record<string, unknown>;
     if (typeof d.epoch === 'number') detail = ` epoch ${d.epoch}/${d.epochs ?? '?'}${typeof d.loss === 'number' ? ` loss ${d.loss.toFixed(4)}` : ''}`;
     else if (typeof d.done === 'number') detail = ` ${d.done}/${d.total ?? '?'}`;
-    else if (typeof d.framesSoFar === 'number') detail = ` ${d.framesSoFar} frames`;
+    else if (typeof d.framesSoFar === 'number') detail = ` ${d.framesSoFar} frames recorded`;
+    else if (typeof d.decoded === 'number') detail = ` ${d.decoded} frames scored`;
   }
   const retry = act && act.attempt > 1 ? ` (attempt ${act.attempt}${act.lastFailure ? `: ${act.lastFailure.split('\n')[0]}` : ''})` : '';
   const done = p?.stages.filter((x) => x.state === 'done').length ?? 0;

@@ -69,6 +69,9 @@ export async function createWorkers(o: WorkerOptions): Promise<{ workers: Worker
         workflowBundle: o.workflowBundle ?? (await workflowBundle()),
         activities: gpuActivities(deps),
         shutdownGraceTime,
+        // Send heartbeat details often enough for `status` and the demo's progress line to be live
+        // (the default throttle follows the heartbeat timeout: minutes).
+        maxHeartbeatThrottleInterval: '5 seconds',
         // GPU work is heavy: one teacher or trainer at a time per worker.
         maxConcurrentActivityTaskExecutions: Number(process.env.AUTOTUNER_GPU_CONCURRENCY ?? 2),
       }),
@@ -86,6 +89,7 @@ export async function createWorkers(o: WorkerOptions): Promise<{ workers: Worker
           taskQueue: edgeTaskQueue(site),
           activities,
           shutdownGraceTime,
+          maxHeartbeatThrottleInterval: '5 seconds',
           maxConcurrentActivityTaskExecutions: 4,
         }),
       );

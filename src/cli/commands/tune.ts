@@ -66,6 +66,22 @@ export function register(program: Command): void {
           }
           throw err;
         }
+        if (s.status !== 'RUNNING') {
+          // A finished run: its result (or failure) says more than a replayed query would.
+          const handle = client.workflow.getHandle(s.workflowId, s.runId);
+          let outcome: TuneOutcome | undefined;
+          let failure: string | undefined;
+          try {
+            outcome = (await handle.result()) as TuneOutcome;
+          } catch (err) {
+            failure = ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message).split('\n')[0];
+          }
+          if (globalOpts(cmd).json) return printJson({ ...s, outcome, failure });
+          console.log(`${s.workflowId} run ${s.runId}: ${s.status}`);
+          if (outcome) console.log(formatOutcome(outcome));
+          if (failure) console.log(`  failure: ${failure}`);
+          return;
+        }
         if (globalOpts(cmd).json) return printJson(s);
         console.log(`${s.workflowId} run ${s.runId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}`);
         for (const st of s.progress?.stages ?? []) {

@@ -32,7 +32,7 @@ export function devServerArgs(o: DevServerOptions): string[] {
     // A SQLite file, so history, schedules and search attributes survive a restart.
     '--db-filename', path.join(o.dataDir, 'temporal', 'temporal.db'),
     '--namespace', o.namespace,
-    '--log-level', 'warn',
+    '--log-level', 'error',
     ...devServerSearchAttributeArgs(),
   ];
 }

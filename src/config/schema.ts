@@ -73,7 +73,9 @@ export const studentSchema = z
 
 export const gateSchema = z
   .object({
-    /** candidate mAP@0.5 must beat the deployed model's by at least this (absolute) */
+    /** the metric the gate compares: mAP@0.5, or COCO mAP@[.5:.95] (rewards tighter boxes) */
+    metric: z.enum(['map50', 'map5095']).default('map50'),
+    /** the candidate must beat the deployed model (or the pre-trained one) by at least this (absolute) */
     minGain: z.number().default(0.01),
     /** candidate latency must stay within this factor of the deployed model's */
     maxLatencyRatio: z.number().positive().default(1.25),

@@ -3,6 +3,7 @@ import type { GateConfig } from '../config/schema.js';
 
 export interface GateModel {
   map50: number;
+  map5095: number;
   latencyMs: number;
 }
 
@@ -12,13 +13,13 @@ export interface GateInput {
   deployed: GateModel | null;
   /** the pre-trained student: the baseline when nothing is deployed */
   pretrained: GateModel;
-  gate: Pick<GateConfig, 'minGain' | 'maxLatencyRatio' | 'maxLatencyMs'>;
+  gate: Pick<GateConfig, 'minGain' | 'maxLatencyRatio' | 'maxLatencyMs'> & { metric?: GateConfig['metric'] };
 }
 
 export interface GateDecision {
   accepted: boolean;
   reason: string;
-  /** candidate mAP@0.5 minus the baseline's (absolute) */
+  /** candidate minus baseline on the gate's metric (absolute) */
   gain: number;
 }
 
@@ -29,15 +30,17 @@ export function decideGate(input: GateInput): GateDecision {
   const { candidate, deployed, pretrained, gate } = input;
   const baseline = deployed ?? pretrained;
   const baselineName = deployed ? 'deployed' : 'pre-trained';
-  const gain = candidate.map50 - baseline.map50;
-  if (!Number.isFinite(candidate.map50) || !Number.isFinite(candidate.latencyMs)) {
+  const metric = gate.metric ?? 'map50';
+  const label = metric === 'map50' ? 'mAP@0.5' : 'mAP@[.5:.95]';
+  const gain = candidate[metric] - baseline[metric];
+  if (!Number.isFinite(candidate[metric]) || !Number.isFinite(candidate.latencyMs)) {
     return { accepted: false, reason: 'candidate metrics are missing or not finite', gain: Number.isFinite(gain) ? gain : 0 };
   }
   // A tiny epsilon so a gain equal to minGain is not lost to float rounding.
   if (gain + 1e-12 < gate.minGain) {
     return {
       accepted: false,
-      reason: `mAP@0.5 gain ${f3(gain)} over the ${baselineName} model (${f3(baseline.map50)} → ${f3(candidate.map50)}) is below minGain ${f3(gate.minGain)}`,
+      reason: `${label} gain ${f3(gain)} over the ${baselineName} model (${f3(baseline[metric])} → ${f3(candidate[metric])}) is below minGain ${f3(gate.minGain)}`,
       gain,
     };
   }
@@ -54,7 +57,7 @@ export function decideGate(input: GateInput): GateDecision {
   }
   return {
     accepted: true,
-    reason: `mAP@0.5 ${f3(baseline.map50)} → ${f3(candidate.map50)} (+${f3(gain)}) over the ${baselineName} model at ${f1(candidate.latencyMs)} ms (${baselineName}: ${f1(baseline.latencyMs)} ms)`,
+    reason: `${label} ${f3(baseline[metric])} → ${f3(candidate[metric])} (+${f3(gain)}) over the ${baselineName} model at ${f1(candidate.latencyMs)} ms (${baselineName}: ${f1(baseline.latencyMs)} ms)`,
     gain,
   };
 }

@@ -10,10 +10,12 @@ export function formatOutcome(o: TuneOutcome): string {
   const c = o.metrics.candidate;
   const b = o.metrics.baseline;
   const sign = o.metrics.gain >= 0 ? '+' : '';
+  const d = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
   return [
     `camera ${o.cameraId}: ${o.state.toUpperCase()} ${o.modelVersion ?? ''}`.trim(),
-    `  mAP@0.5       ${b.map50.toFixed(3)} (${b.version}) -> ${c.map50.toFixed(3)} (${sign}${o.metrics.gain.toFixed(3)})`,
-    `  mAP@.5:.95    ${b.map5095.toFixed(3)} -> ${c.map5095.toFixed(3)}`,
+    `  mAP@0.5       ${b.map50.toFixed(3)} (${b.version}) -> ${c.map50.toFixed(3)} (${d(c.map50 - b.map50)})`,
+    `  mAP@.5:.95    ${b.map5095.toFixed(3)} -> ${c.map5095.toFixed(3)} (${d(c.map5095 - b.map5095)})`,
+    `  gate gain     ${sign}${o.metrics.gain.toFixed(3)}`,
     `  latency       ${b.latencyMs.toFixed(1)} ms -> ${c.latencyMs.toFixed(1)} ms`,
     `  reason        ${o.reason}`,
     ...(o.cameraMoved ? ['  WARNING       the camera moved during/before this window (see the report)'] : []),

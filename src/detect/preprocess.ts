@@ -110,25 +110,36 @@ export function preprocessInto(frame: RgbFrame, spec: PreprocessSpec, out: Float
     const wy = syf - j;
     const r0 = j * fw * 3;
     const r1 = Math.min(j + 1, fh - 1) * fw * 3;
-    for (let x = 0; x < W; x++) {
+    // Padding columns first, then a branch-free loop over the covered span with the three
+    // channels unrolled: this loop runs ~260k times a frame on the annotate hot path.
+    for (let x = 0; x < x0; x++) {
+      out[row + x] = p0;
+      out[row + x + plane] = p1;
+      out[row + x + 2 * plane] = p2;
+    }
+    for (let x = x1; x < W; x++) {
+      out[row + x] = p0;
+      out[row + x + plane] = p1;
+      out[row + x + 2 * plane] = p2;
+    }
+    const wy1 = 1 - wy;
+    for (let x = x0; x < x1; x++) {
       const o = row + x;
-      if (x < x0 || x >= x1) {
-        out[o] = p0;
-        out[o + plane] = p1;
-        out[o + 2 * plane] = p2;
-        continue;
-      }
-      const a = r0 + xi0[x]!;
-      const b = r0 + xi1[x]!;
-      const c = r1 + xi0[x]!;
-      const d = r1 + xi1[x]!;
+      const ia = xi0[x]!;
+      const ib = xi1[x]!;
       const wx = xw[x]!;
-      for (let ch = 0; ch < 3; ch++) {
-        const top = src[a + ch]! + (src[b + ch]! - src[a + ch]!) * wx;
-        const bot = src[c + ch]! + (src[d + ch]! - src[c + ch]!) * wx;
-        const v = top + (bot - top) * wy;
-        out[o + ch * plane] = ch === 0 ? v * k0 + b0 : ch === 1 ? v * k1 + b1 : v * k2 + b2;
-      }
+      const wx1 = 1 - wx;
+      const a = r0 + ia;
+      const b = r0 + ib;
+      const c = r1 + ia;
+      const d = r1 + ib;
+      const w00 = wx1 * wy1;
+      const w01 = wx * wy1;
+      const w10 = wx1 * wy;
+      const w11 = wx * wy;
+      out[o] = (src[a]! * w00 + src[b]! * w01 + src[c]! * w10 + src[d]! * w11) * k0 + b0;
+      out[o + plane] = (src[a + 1]! * w00 + src[b + 1]! * w01 + src[c + 1]! * w10 + src[d + 1]! * w11) * k1 + b1;
+      out[o + 2 * plane] = (src[a + 2]! * w00 + src[b + 2]! * w01 + src[c + 2]! * w10 + src[d + 2]! * w11) * k2 + b2;
     }
   }
   return t;

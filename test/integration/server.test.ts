@@ -24,7 +24,8 @@ function freePort(): Promise<number> {
 
 function startServer(config: string): ChildProcess {
   return spawn(process.execPath, ['bin/autotuner.js', '--config', config, 'server'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // The server's own shutdown chatter is noise here; a failed start surfaces through waitForTemporal.
+    stdio: ['ignore', 'ignore', 'ignore'],
     env: { ...process.env, TEMPORAL_ADDRESS: '' },
   });
 }

@@ -1,8 +1,9 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { CaptureResult, RunContext } from '../src/pipeline/types.js';
 import { captureCamera, captureWorkDir } from '../src/video/capture-step.js';
 import { toSourceFailure } from '../src/video/errors.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
+import { restoreCameraSource } from '../src/pipeline/source-secrets.js';
 
 /** Heartbeat details of a running capture: counts only (frames never travel through Temporal). */
 export interface CaptureHeartbeat {
@@ -23,9 +24,15 @@ export function makeCaptureActivities(deps: ActivityDeps) {
       if (last?.segmentsDone) {
         actx.log.info('capture resuming', { segmentsDone: last.segmentsDone, framesSoFar: last.framesSoFar });
       }
+      let camera;
+      try {
+        camera = await restoreCameraSource(ctx.camera, deps);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'ConfigError');
+      }
       try {
         return await captureCamera({
-          camera: ctx.camera,
+          camera,
           store: deps.store,
           workDir: captureWorkDir(deps.dataDir, ctx),
           onProgress: (p) => actx.heartbeat({ framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone } satisfies CaptureHeartbeat),

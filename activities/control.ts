@@ -4,6 +4,7 @@ import { findCamera, loadConfig } from '../src/config/load.js';
 import { OVERRIDABLE_KEYS, type CameraOverrides } from '../src/pipeline/overrides.js';
 import { markVersionRejected } from '../src/registry/reject.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
+import { redactCameraForHistory } from '../src/pipeline/source-secrets.js';
 
 /** Apply a run's overrides to the camera config (sections merge one level deep) and re-validate. */
 export function applyOverrides(camera: CameraConfig, overrides: CameraOverrides): CameraConfig {
@@ -24,13 +25,16 @@ export function applyOverrides(camera: CameraConfig, overrides: CameraOverrides)
   return parsed.data;
 }
 
-export function makeControlActivities(deps: ActivityDeps & { configPath?: string }) {
+export function makeControlActivities(deps: ActivityDeps) {
   return {
-    /** Freeze the camera's config for this run; re-reads the file so schedules see the latest config. */
+    /**
+     * Freeze the camera's config for this run; re-reads the file so schedules see the latest config.
+     * Stream credentials are redacted: the capturing edge worker restores them from its own config.
+     */
     async resolveCamera(cameraId: string, overrides: CameraOverrides): Promise<CameraConfig> {
       try {
         const config = deps.configPath ? (await loadConfig(deps.configPath, { create: false })).config : deps.config;
-        return applyOverrides(findCamera(config, cameraId), overrides);
+        return redactCameraForHistory(applyOverrides(findCamera(config, cameraId), overrides));
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'ConfigError');
       }

@@ -12,6 +12,8 @@ export interface ActivityDeps {
   /** the project's Python (venv) used for the trainer and model export */
   python: string;
   repoRoot: string;
+  /** the config file, re-read where the latest config matters (run start, stream credentials) */
+  configPath?: string;
 }
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

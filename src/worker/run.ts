@@ -36,7 +36,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return cachedBundle;
 }
 
-export function gpuActivities(deps: ActivityDeps & { configPath?: string }) {
+export function gpuActivities(deps: ActivityDeps) {
   return {
     ...makeControlActivities(deps),
     ...makeAnnotateActivities(deps),

@@ -13,16 +13,39 @@ import type { TuneOutcome, TuneProgress } from '../../src/pipeline/progress.js';
 import { SA_CAMERA, SA_GAIN, SA_OUTCOME, SA_STAGE } from '../../src/temporal/search-attributes.js';
 import { ModelRegistry } from '../../src/registry/registry.js';
 import { createWorkers, workflowBundle, WORKFLOWS_PATH } from '../../src/worker/run.js';
-import { makeProject, startTemporal, TINY } from './env.js';
+import { makeProject, startTemporal, TINY, VTEST } from './env.js';
+import { createServer, type Server } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
 
 let env: TestWorkflowEnvironment;
 let project: LoadedConfig;
 let stopWorkers: () => Promise<void>;
 let firstHistory: unknown;
+let httpServer: Server;
+let authSource = '';
+
+/** The demo video over HTTP behind basic auth: a camera URL that carries credentials. */
+async function startAuthServer(): Promise<void> {
+  httpServer = createServer((req, res) => {
+    if (req.headers.authorization !== `Basic ${Buffer.from('viewer:s3cret-pw').toString('base64')}`) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
+      return;
+    }
+    const size = statSync(VTEST).size;
+    res.writeHead(200, { 'Content-Type': 'video/x-msvideo', 'Content-Length': size });
+    createReadStream(VTEST).pipe(res);
+  });
+  await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
+  authSource = `http://viewer:s3cret-pw@127.0.0.1:${(httpServer.address() as { port: number }).port}/vtest.avi`;
+}
 
 before(async () => {
   env = await startTemporal();
-  project = await makeProject();
+  await startAuthServer();
+  project = await makeProject([
+    { id: 'itest', source: VTEST, site: 'lab', classes: ['person'] },
+    { id: 'authcam', source: authSource, site: 'lab', classes: ['person'] },
+  ]);
   const { workers } = await createWorkers({
     loaded: project,
     role: 'all',
@@ -38,6 +61,7 @@ before(async () => {
 });
 
 after(async () => {
+  httpServer?.close();
   await stopWorkers?.();
   await env?.teardown();
 });
@@ -120,4 +144,24 @@ test('manual approval: the run waits for the approval signal and a rejection kee
   assert.match(outcome.reason, /rejected by qa: boxes too loose/);
   const registry = new ModelRegistry(path.join(project.dir, 'data'));
   assert.equal((await registry.get('itest', outcome.modelVersion!)).state, 'rejected');
+});
+
+test('stream credentials never reach workflow history; the edge worker restores them to capture', async () => {
+  const started = await startTune(env.client, 'authcam', { ...TINY, student: { ...TINY.student, epochs: 1 } });
+  const outcome = (await started.handle.result()) as TuneOutcome;
+  assert.ok(outcome.state === 'deployed' || outcome.state === 'rejected');
+  // Payload bytes (Buffer/Uint8Array) decoded to text, so the search sees what history stores.
+  const texts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    else if (typeof v === 'string') texts.push(v);
+  };
+  walk(await started.handle.fetchHistory());
+  const history = texts.join('\n');
+  assert.ok(history.includes('viewer') === false && history.includes('s3cret-pw') === false, 'no credentials in history');
+  assert.ok(history.includes('http://***@127.0.0.1'), 'the redacted source is there instead');
+  const progress = await started.handle.query<TuneProgress>('progress');
+  assert.match(progress.stages.find((s) => s.stage === 'capture')!.summary ?? '', /frames/, 'capture used the real, authenticated URL');
 });

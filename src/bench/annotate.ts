@@ -22,6 +22,8 @@ export interface AnnotateBenchOptions {
   /** a sampled frames directory (images/ + manifest.json) to bench on */
   framesDir?: string;
   warmup?: number;
+  /** alternating timed rounds per side; the best of each counts (default 4) */
+  rounds?: number;
   log?: (line: string) => void;
 }
 
@@ -104,7 +106,7 @@ export async function runAnnotateBench(o: AnnotateBenchOptions): Promise<Annotat
       // machine then slows both alike instead of whichever ran second.
       let bareSec = Infinity;
       let fullSec = Infinity;
-      for (let r = 0; r < 2; r++) {
+      for (let r = 0; r < (o.rounds ?? 4); r++) {
         bareSec = Math.min(bareSec, await bareRound());
         fullSec = Math.min(fullSec, (await annotateFrames({ detector: ours, framesDir, frames, policy })).timings.totalSec);
       }

@@ -126,7 +126,7 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
   const annotated = await run('annotate', () => gpu.annotate(ctx, sampled), (r) => `${r.labels} labels on ${r.frames} frames`);
   const trained = await run('train', () => gpu.train(ctx, annotated), (r) => `${r.epochs} epochs`);
   const validated = await run('validate', () => gpu.validate(ctx, trained, annotated), (r) =>
-    `${r.accepted ? 'accepted' : 'rejected'}: mAP@0.5 ${r.candidate.map50.toFixed(3)} (gain ${r.gain >= 0 ? '+' : ''}${r.gain.toFixed(3)})`,
+    `${r.accepted ? 'accepted' : 'rejected'}: mAP@0.5 ${r.candidate.map50.toFixed(3)}, mAP@[.5:.95] ${r.candidate.map5095.toFixed(3)} (gate gain ${r.gain >= 0 ? '+' : ''}${r.gain.toFixed(3)})`,
   );
   upsertSearchAttributes([{ key: SA_GAIN, value: validated.gain }]);
 

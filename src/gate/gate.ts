@@ -30,7 +30,7 @@ export function decideGate(input: GateInput): GateDecision {
   const { candidate, deployed, pretrained, gate } = input;
   const baseline = deployed ?? pretrained;
   const baselineName = deployed ? 'deployed' : 'pre-trained';
-  const metric = gate.metric ?? 'map50';
+  const metric = gate.metric ?? 'map5095';
   const label = metric === 'map50' ? 'mAP@0.5' : 'mAP@[.5:.95]';
   const gain = candidate[metric] - baseline[metric];
   if (!Number.isFinite(candidate[metric]) || !Number.isFinite(candidate.latencyMs)) {

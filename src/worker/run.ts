@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { LoadedConfig } from '../config/load.js';
 import { sitesOf } from '../config/load.js';
 import { edgeTaskQueue, GPU_TASK_QUEUE } from '../temporal/queues.js';
@@ -32,7 +32,8 @@ export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
 
 let cachedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  cachedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: undefined });
+  // webpack's build report is noise for users; warnings and errors still show.
+  cachedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   return cachedBundle;
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideGate } from '../../src/gate/gate.js';
 
-const gate = { minGain: 0.02, maxLatencyRatio: 1.25 };
+const gate = { metric: 'map50' as const, minGain: 0.02, maxLatencyRatio: 1.25 };
 
 test('accepts a better candidate within the latency budget, against the deployed model', () => {
   const d = decideGate({ candidate: { map50: 0.6, map5095: 0, latencyMs: 11 }, deployed: { map50: 0.5, map5095: 0, latencyMs: 10 }, pretrained: { map50: 0.9, map5095: 0, latencyMs: 1 }, gate });

@@ -10,6 +10,7 @@ import { hasPollers, workflowPickedUp } from '../../demo/workers-present.js';
 import { ensureDevServer } from '../../temporal/dev-server.js';
 import { connectWorker, isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { edgeTaskQueue, GPU_TASK_QUEUE } from '../../temporal/queues.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createWorkers } from '../../worker/run.js';
 import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.js';
 import { formatOutcome } from './tune.js';
@@ -45,6 +46,9 @@ export function register(program: Command): void {
         for (const q of need) if (!(await hasPollers(client, namespace, q))) missing.push(q);
         let stopWorkers: (() => Promise<void>) | undefined;
         const startLocalWorkers = async () => {
+          // The demo prints its own progress line; worker chatter below WARN would bury it.
+          // (AUTOTUNER_LOG_LEVEL=INFO brings it back.)
+          Runtime.install({ logger: new DefaultLogger((process.env.AUTOTUNER_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
           const connection = await connectWorker(loaded.config);
           const { workers } = await createWorkers({ loaded, role: 'all', connection, shutdownGraceTime: '10 seconds' });
           const running = workers.map((w) => w.run());

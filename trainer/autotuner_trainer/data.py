@@ -172,15 +172,18 @@ def augment(img: torch.Tensor, boxes: torch.Tensor, g: torch.Generator) -> tuple
 class DetectionDataset(Dataset):
     """Frames -> (image float [3,S,S] 0..255, targets). Deterministic per (seed, epoch, index)."""
 
-    def __init__(self, frames: list[Frame], num_classes: int, imgsz: int, train: bool, seed: int = 0,
-                 cache: bool = True) -> None:
-        self.frames = frames
+    def _init_fields(self, num_classes: int, imgsz: int, train: bool, seed: int) -> None:
         self.num_classes = num_classes
         self.imgsz = imgsz
         self.train = train
         self.seed = seed
         self.epoch = 0
         self.cache: list[torch.Tensor] | None = None
+
+    def __init__(self, frames: list[Frame], num_classes: int, imgsz: int, train: bool, seed: int = 0,
+                 cache: bool = True) -> None:
+        self.frames = frames
+        self._init_fields(num_classes, imgsz, train, seed)
         if cache and len(frames) * 3 * imgsz * imgsz < 2_000_000_000:
             self.cache = [load_image(f.image, imgsz) for f in frames]
         else:
@@ -265,11 +268,7 @@ def synthetic_frames(n: int, imgsz: int, seed: int = 0) -> tuple[list[torch.Tens
 class InMemoryDataset(DetectionDataset):
     def __init__(self, imgs: list[torch.Tensor], labels: list[np.ndarray], num_classes: int, imgsz: int,
                  train: bool, seed: int = 0) -> None:
-        frames = [Frame(f"syn{i}", "", lb) for i, lb in enumerate(labels)]
-        self.frames = frames
-        self.num_classes = num_classes
-        self.imgsz = imgsz
-        self.train = train
-        self.seed = seed
-        self.epoch = 0
+        # Images are already tensors: skip the base class's file loading, keep everything else.
+        self.frames = [Frame(f"syn{i}", "", lb) for i, lb in enumerate(labels)]
+        DetectionDataset._init_fields(self, num_classes, imgsz, train, seed)
         self.cache = imgs

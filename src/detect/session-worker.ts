@@ -33,7 +33,11 @@ parentPort.on('message', async (m) => {
         out.push({ name, dims: Array.from(t.dims), data });
         transfer.push(data.buffer);
       }
-      parentPort.postMessage({ id: m.id, ok: true, out }, transfer);
+      // hand the input buffers back too: the caller refills them for its next frame instead of
+      // allocating (and the GC then freeing) a few MB per run
+      const back = Object.values(m.feeds).map((t) => t.data);
+      for (const d of back) transfer.push(d.buffer);
+      parentPort.postMessage({ id: m.id, ok: true, out, back }, transfer);
     } else if (m.op === 'close') {
       if (session) await session.release();
       parentPort.postMessage({ id: m.id, ok: true });
@@ -56,11 +60,19 @@ export interface FeedTensor {
   dims: number[];
 }
 
+/** What a run gives back: the outputs, and the feed arrays, free to be refilled. */
+export interface RunResult {
+  outputs: OutputTensor[];
+  /** the feeds' data arrays in feed order (a worker thread transfers them back) */
+  inputs: Float32Array[];
+}
+
 /** The part of a session the detector needs, wherever the session runs. */
 export interface SessionRunner {
   readonly inputs: ValueInfo[];
   readonly outputs: ValueInfo[];
-  run(feeds: Record<string, FeedTensor>): Promise<OutputTensor[]>;
+  /** the feeds' buffers are transferred to the session's thread: use `RunResult.inputs` afterwards */
+  run(feeds: Record<string, FeedTensor>): Promise<RunResult>;
   close(): Promise<void>;
 }
 
@@ -71,6 +83,7 @@ interface Reply {
   inputs?: ValueInfo[];
   outputs?: ValueInfo[];
   out?: { name: string; dims: number[]; data: NumericArray }[];
+  back?: Float32Array[];
 }
 
 const require = createRequire(import.meta.url);
@@ -122,7 +135,7 @@ export async function createThreadRunner(model: string, options: InferenceSessio
     async run(feeds) {
       const transfer = Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer);
       const r = await call({ op: 'run', feeds }, transfer);
-      return r.out!;
+      return { outputs: r.out!, inputs: r.back ?? [] };
     },
     async close() {
       if (!dead) {
@@ -152,10 +165,11 @@ export async function createInlineRunner(model: string, options: InferenceSessio
       const f: Record<string, InstanceType<typeof ort.Tensor>> = {};
       for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor(t.type, t.data, t.dims);
       const res = await session.run(f);
-      return session.outputNames.map((name) => {
+      const outputs = session.outputNames.map((name) => {
         const t = res[name]!;
         return { name, dims: [...t.dims], data: t.data as NumericArray };
       });
+      return { outputs, inputs: Object.values(feeds).map((t) => t.data) };
     },
     async close() {
       if (closed) return;

@@ -106,6 +106,28 @@ test('batching keeps frames in order (dynamic batch)', async () => {
   }
 });
 
+test('recycled input tensors carry each new frame, with one frame prepared while another runs', async () => {
+  for (const workerThread of [true, false]) {
+    const det = await createOnnxDetector({ model: modelPath('e2e_mean'), classNames: ['person'], scoreFloor: 0, normalize: { scale: 1 }, workerThread });
+    try {
+      // the annotate loop's overlap: frame k+1 is prepared while frame k runs, arrays come back for reuse
+      const values = [51, 102, 51, 204, 153, 102];
+      const scores: number[] = [];
+      let next = det.prepare([blank(S, S, values[0])]);
+      for (let k = 0; k < values.length; k++) {
+        const cur = next;
+        const running = det.runPrepared(cur);
+        if (k + 1 < values.length) next = det.prepare([blank(S, S, values[k + 1])]);
+        const [dets] = det.decodeBatch(await running, cur.transforms);
+        scores.push(Math.round(dets![0]!.score * 100));
+      }
+      assert.deepEqual(scores, [20, 40, 20, 80, 60, 40], `workerThread=${workerThread}`);
+    } finally {
+      await det.close();
+    }
+  }
+});
+
 test('a model with outputs fitting no decoder fails with the shapes named', async () => {
   await assert.rejects(
     createOnnxDetector({ model: modelPath('bad'), classNames: ['person'] }),

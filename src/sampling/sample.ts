@@ -8,7 +8,7 @@ import { scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
 import { correlation, loadPreviousBackground, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
 import { GridSampler, meanAbsDiff } from './grid.js';
-import { writeJpeg } from './jpeg.js';
+import { JpegWriter } from './jpeg-writer.js';
 import { frameName, writeManifest, type ManifestFrame, type SampleManifest } from './manifest.js';
 import { selectFinal, slotCounts, slotOf, type Candidate } from './select.js';
 import { makeBlockSplit } from './split.js';
@@ -88,23 +88,20 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   let inFlight = 0;
   let encodeError: unknown = null;
   let encodeDone: (() => void) | null = null;
-  const freeRgb: Uint8Array[] = [];
 
+  const writer = new JpegWriter();
   const keep = (k: Kept, into: Kept[]): void => {
     const frame = k.frame!;
     k.frame = null;
-    // Encoded on sharp's threads while decoding goes on (never awaited one by one); the pipe
-    // chunks stay referenced (no copy) until the rgb24 copy sharp needs is made.
+    // Converted and encoded on a worker thread while decoding goes on (never awaited one by one):
+    // this thread only copies the frame out of the pipe chunks.
     inFlight++;
-    // rgb buffers are reused once their encode is done: allocating 1.3 MB per kept frame was a
-    // visible share of GC time
-    const rgb = frame.toRgb(freeRgb.pop());
-    k.encoded = writeJpeg(rgb, path.join(imagesDir, `${frameName(k.index)}.jpg`))
+    k.encoded = writer
+      .write(frame.parts, frame.width, frame.height, frame.format, path.join(imagesDir, `${frameName(k.index)}.jpg`))
       .catch((err: unknown) => {
         encodeError ??= err;
       })
       .finally(() => {
-        if (rgb.data.length === rgb.width * rgb.height * 3) freeRgb.push(rgb.data);
         inFlight--;
         const done = encodeDone;
         encodeDone = null;
@@ -115,74 +112,79 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   };
   const lastGrid = (list: Kept[]): Uint8Array | null => (list.length ? list[list.length - 1]!.grid : null);
 
-  const summary = await decodeFrames(
-    // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
-    { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true, pixelFormat: 'yuv420p' },
-    (frame): Promise<void> | undefined => {
-      if (encodeError) throw encodeError;
-      if (!sampler || !bg) {
-        sampler = new GridSampler(frame.width, frame.height, 96, 1);
-        fps = fps || frame.fps || 10;
-        expectedFrames = Math.max(1, Math.round(opts.expectedSeconds * fps));
-        // ~15 samples over ~7 s: long enough that people walking through are outvoted
-        bg = new BackgroundModel(sampler.gw * sampler.gh, Math.max(1, Math.round(fps / 2)));
-      }
-      const grid = sampler.sample(frame.parts);
-      const recomputed = bg.push(grid.data);
-      const act = scoreActivity(grid, bg.background, frame.width, frame.height);
-      decoded++;
-      sumScore += act.score;
-      const isEmpty = act.motion.length === 0;
-      if (isEmpty) emptyFrames++;
-
-      // Camera moved within the window: most of the frame differs for a second or more, or the
-      // background itself stops resembling the one at the start.
-      wholesaleRun = act.score > 0.5 ? wholesaleRun + 1 : 0;
-      if (!movedReason && bg.warm && wholesaleRun >= Math.max(3, fps)) {
-        movedReason = `most of the image changed at once at t=${frame.t.toFixed(1)}s and stayed changed`;
-      }
-      if (recomputed && bg.reference && bg.background !== bg.reference) {
-        const c = correlation(bg.background, bg.reference);
-        minCorr = Math.min(minCorr, c);
-        if (!movedReason && c < MOVED_CORRELATION) {
-          movedReason = `the background changed within the window at t≈${frame.t.toFixed(1)}s (correlation ${c.toFixed(2)} with its start)`;
+  let summary: Awaited<ReturnType<typeof decodeFrames>>;
+  try {
+    summary = await decodeFrames(
+      // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
+      { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true, pixelFormat: 'yuv420p' },
+      (frame): Promise<void> | undefined => {
+        if (encodeError) throw encodeError;
+        if (!sampler || !bg) {
+          sampler = new GridSampler(frame.width, frame.height, 96, 1);
+          fps = fps || frame.fps || 10;
+          expectedFrames = Math.max(1, Math.round(opts.expectedSeconds * fps));
+          // ~15 samples over ~7 s: long enough that people walking through are outvoted
+          bg = new BackgroundModel(sampler.gw * sampler.gh, Math.max(1, Math.round(fps / 2)));
         }
-      }
+        const grid = sampler.sample(frame.parts);
+        const recomputed = bg.push(grid.data);
+        const act = scoreActivity(grid, bg.background, frame.width, frame.height);
+        decoded++;
+        sumScore += act.score;
+        const isEmpty = act.motion.length === 0;
+        if (isEmpty) emptyFrames++;
 
-      const s = split.splitOf(frame.t);
-      const ms = slotOf(frame.index, slots.moving, expectedFrames);
-      if (ms !== movingSlot) {
-        if (bestMoving) keep(bestMoving, moving);
-        bestMoving = null;
-        movingSlot = ms;
-      }
-      const es = slotOf(frame.index, slots.empty, expectedFrames);
-      if (es !== emptySlot) {
-        if (bestEmpty) keep(bestEmpty, empty);
-        bestEmpty = null;
-        emptySlot = es;
-      }
-      if (s) {
-        if (!isEmpty && act.score > (bestMoving?.score ?? 0)) {
-          const prev = lastGrid(moving);
-          if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
-          else bestMoving = { index: frame.index, t: frame.t, score: act.score, empty: false, split: s, motion: act.motion, grid: grid.data, frame, encoded: null };
-        } else if (isEmpty && bg.warm && slots.empty > 0 && !bestEmpty) {
-          const prev = lastGrid(empty);
-          if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
-          else bestEmpty = { index: frame.index, t: frame.t, score: 0, empty: true, split: s, motion: [], grid: grid.data, frame, encoded: null };
+        // Camera moved within the window: most of the frame differs for a second or more, or the
+        // background itself stops resembling the one at the start.
+        wholesaleRun = act.score > 0.5 ? wholesaleRun + 1 : 0;
+        if (!movedReason && bg.warm && wholesaleRun >= Math.max(3, fps)) {
+          movedReason = `most of the image changed at once at t=${frame.t.toFixed(1)}s and stayed changed`;
         }
-      }
-      if (decoded % 50 === 0) opts.onProgress?.({ decoded, t: frame.t });
-      // Backpressure: with MAX_ENCODES frames encoding, pause the decode until one finishes, so
-      // kept frames (and the pipe chunks they hold) cannot pile up when encoding is slower.
-      if (inFlight >= MAX_ENCODES) return new Promise<void>((resolve) => (encodeDone = resolve));
-      return undefined;
-    },
-  );
-  if (bestMoving) keep(bestMoving, moving);
-  if (bestEmpty) keep(bestEmpty, empty);
-  await Promise.all(encodes);
+        if (recomputed && bg.reference && bg.background !== bg.reference) {
+          const c = correlation(bg.background, bg.reference);
+          minCorr = Math.min(minCorr, c);
+          if (!movedReason && c < MOVED_CORRELATION) {
+            movedReason = `the background changed within the window at t≈${frame.t.toFixed(1)}s (correlation ${c.toFixed(2)} with its start)`;
+          }
+        }
+
+        const s = split.splitOf(frame.t);
+        const ms = slotOf(frame.index, slots.moving, expectedFrames);
+        if (ms !== movingSlot) {
+          if (bestMoving) keep(bestMoving, moving);
+          bestMoving = null;
+          movingSlot = ms;
+        }
+        const es = slotOf(frame.index, slots.empty, expectedFrames);
+        if (es !== emptySlot) {
+          if (bestEmpty) keep(bestEmpty, empty);
+          bestEmpty = null;
+          emptySlot = es;
+        }
+        if (s) {
+          if (!isEmpty && act.score > (bestMoving?.score ?? 0)) {
+            const prev = lastGrid(moving);
+            if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
+            else bestMoving = { index: frame.index, t: frame.t, score: act.score, empty: false, split: s, motion: act.motion, grid: grid.data, frame, encoded: null };
+          } else if (isEmpty && bg.warm && slots.empty > 0 && !bestEmpty) {
+            const prev = lastGrid(empty);
+            if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
+            else bestEmpty = { index: frame.index, t: frame.t, score: 0, empty: true, split: s, motion: [], grid: grid.data, frame, encoded: null };
+          }
+        }
+        if (decoded % 50 === 0) opts.onProgress?.({ decoded, t: frame.t });
+        // Backpressure: with MAX_ENCODES frames encoding, pause the decode until one finishes, so
+        // kept frames (and the pipe chunks they hold) cannot pile up when encoding is slower.
+        if (inFlight >= MAX_ENCODES) return new Promise<void>((resolve) => (encodeDone = resolve));
+        return undefined;
+      },
+    );
+    if (bestMoving) keep(bestMoving, moving);
+    if (bestEmpty) keep(bestEmpty, empty);
+    await Promise.all(encodes);
+  } finally {
+    await writer.close();
+  }
   if (encodeError) throw encodeError;
   opts.onProgress?.({ decoded, t: summary.seconds });
 

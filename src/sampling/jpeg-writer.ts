@@ -1,0 +1,108 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { PixelFormat } from '../video/decode.js';
+import { frameBytesOf, yuv420pToRgb } from '../video/decode.js';
+
+/**
+ * Kept frames are converted (yuv420p → rgb24) and JPEG-encoded in a worker thread, not on the
+ * thread that reads ffmpeg's pipe: a 2 ms conversion there stalls the pipe, and with it ffmpeg,
+ * once per kept frame. The worker is plain JS evaluated from a string (like the detector's
+ * session worker) so it runs the same from tsx and from compiled output; the conversion is the
+ * very function decode.ts exports, inlined by its source text.
+ */
+const workerSource = (convert: string): string => `
+const { parentPort, workerData } = require('node:worker_threads');
+const sharp = require(workerData.sharpPath);
+const yuv420pToRgb = ${convert};
+const spare = [];
+parentPort.on('message', async (m) => {
+  const need = m.width * m.height * 3;
+  let rgb = null;
+  try {
+    const src = new Uint8Array(m.buf);
+    if (m.format === 'yuv420p') {
+      rgb = spare.pop() || null;
+      if (!rgb || rgb.length !== need) rgb = new Uint8Array(need);
+      yuv420pToRgb(src, m.width, m.height, rgb);
+    }
+    const px = rgb || src;
+    // sharp reads its input while it encodes: the rgb buffer is reused only once the file is written
+    await sharp(Buffer.from(px.buffer, px.byteOffset, need), { raw: { width: m.width, height: m.height, channels: 3 } })
+      // Huffman optimisation halves encode speed for ~5% smaller files: not worth it for scratch frames
+      .jpeg({ quality: m.quality, optimiseCoding: false })
+      .toFile(m.file);
+    parentPort.postMessage({ id: m.id, ok: true, buf: m.buf }, [m.buf]);
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, error: String((e && e.message) || e), buf: m.buf }, [m.buf]);
+  } finally {
+    if (rgb && spare.length < 4) spare.push(rgb);
+  }
+});
+`;
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  error?: string;
+  buf: ArrayBuffer;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Writes raw frames (given as the pipe's byte parts) as JPEG files, off the calling thread. */
+export class JpegWriter {
+  private readonly worker: Worker;
+  private next = 1;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** frame buffers handed back by the worker, refilled for the next kept frame */
+  private readonly free: ArrayBuffer[] = [];
+  private dead: Error | undefined;
+
+  constructor(private readonly quality = 90) {
+    this.worker = new Worker(workerSource(yuv420pToRgb.toString()), { eval: true, workerData: { sharpPath: require.resolve('sharp') } });
+    this.worker.on('message', (r: Reply) => {
+      if (this.free.length < 8) this.free.push(r.buf);
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (r.ok) p.resolve();
+      else p.reject(new Error(r.error ?? 'JPEG encoding failed'));
+    });
+    const failAll = (err: Error): void => {
+      this.dead ??= err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', failAll);
+    this.worker.on('exit', (code) => failAll(new Error(`JPEG worker thread exited (code ${code})`)));
+    this.worker.unref();
+  }
+
+  /** Copy the frame out of `parts` (the copy is the only work on this thread) and encode it to `file`. */
+  write(parts: readonly Uint8Array[], width: number, height: number, format: PixelFormat, file: string): Promise<void> {
+    if (this.dead) return Promise.reject(this.dead);
+    const bytes = frameBytesOf(format, width, height);
+    const i = this.free.findIndex((b) => b.byteLength === bytes);
+    const buf = i >= 0 ? this.free.splice(i, 1)[0]! : new ArrayBuffer(bytes);
+    const view = new Uint8Array(buf);
+    let o = 0;
+    for (const p of parts) {
+      const n = Math.min(p.length, bytes - o);
+      view.set(n === p.length ? p : p.subarray(0, n), o);
+      o += n;
+    }
+    if (o !== bytes) return Promise.reject(new Error(`frame for ${file} has ${o} bytes, expected ${bytes}`));
+    const id = this.next++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ id, buf, width, height, format, file, quality: this.quality }, [buf]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.dead ??= new Error('JPEG writer closed');
+    await this.worker.terminate();
+  }
+}

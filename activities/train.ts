@@ -44,7 +44,7 @@ export function makeTrainActivities(deps: ActivityDeps) {
         imgsz: student.imgsz,
         device: student.device,
         resume,
-        extraArgs: custom ? [] : ['--batch', String(student.batch), '--lr', String(student.lr)],
+        extraArgs: custom ? [] : ['--batch', String(student.batch), '--lr', String(student.lr), '--amp', student.amp],
         signal: activity.cancellationSignal,
         onEvent: (ev: TrainerEvent) => {
           if (ev.event === 'start' && typeof ev.startEpoch === 'number') resumedFromEpoch = ev.startEpoch;

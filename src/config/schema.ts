@@ -66,6 +66,8 @@ export const studentSchema = z
     batch: z.number().int().positive().default(8),
     lr: z.number().positive().default(0.0002),
     device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    /** mixed precision of the built-in trainer: auto = bf16 (fp16 + loss scaling on older GPUs) on CUDA, off on CPU */
+    amp: z.enum(['auto', 'off', 'bf16', 'fp16']).default('auto'),
     /** an external trainer honouring the trainer contract; default is the built-in trainer */
     command: z.array(z.string()).optional(),
   })

@@ -46,22 +46,53 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class TrainStep:
-    """One optimizer step (AMP on CUDA: bf16 if supported, else fp16 + GradScaler)."""
+AMP_CHOICES = ("auto", "off", "bf16", "fp16")
 
-    def __init__(self, net: TfjsGraphNet, opt: torch.optim.Optimizer, device: torch.device) -> None:
+
+def resolve_amp(name: str, device: torch.device) -> torch.dtype | None:
+    """Mixed-precision dtype: auto = bf16 on CUDA when supported, else fp16 on CUDA; off on CPU.
+
+    bf16/fp16 can be forced on CPU too (autocast on CPU is real: AMX CPUs gain from bf16, and
+    tests run the fp16 + GradScaler path, the one older GPUs take, without a GPU)."""
+    if name not in AMP_CHOICES:
+        raise BadInput(f"--amp must be one of {', '.join(AMP_CHOICES)}, got {name!r}")
+    if name == "off":
+        return None
+    if name == "bf16":
+        return torch.bfloat16
+    if name == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return None
+
+
+class TrainStep:
+    """One optimizer step, under autocast when AMP is on (fp16 adds a GradScaler)."""
+
+    def __init__(self, net: TfjsGraphNet, opt: torch.optim.Optimizer, device: torch.device, amp: str = "auto") -> None:
         self.net, self.opt, self.device = net, opt, device
-        self.amp_dtype: torch.dtype | None = None
-        self.scaler: torch.amp.GradScaler | None = None
-        if device.type == "cuda":
-            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            if self.amp_dtype == torch.float16:
-                self.scaler = torch.amp.GradScaler("cuda")
+        self.amp_dtype = resolve_amp(amp, device)
+        # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none
+        self.scaler: torch.amp.GradScaler | None = (
+            torch.amp.GradScaler(device.type) if self.amp_dtype == torch.float16 else None)
+
+    @property
+    def amp_name(self) -> str:
+        return {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.amp_dtype]
 
     def autocast(self) -> Any:
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=self.amp_dtype)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def scaler_state(self) -> dict[str, Any] | None:
+        """Checkpointed with the optimizer: a resumed fp16 run continues with the same loss scale."""
+        return self.scaler.state_dict() if self.scaler is not None else None
+
+    def load_scaler_state(self, state: dict[str, Any] | None) -> None:
+        if self.scaler is not None and state:
+            self.scaler.load_state_dict(state)
 
     def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         nb = self.device.type == "cuda"
@@ -122,6 +153,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, required=True)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--amp", default="auto", choices=AMP_CHOICES,
+                   help="mixed precision: auto = bf16/fp16 on CUDA, off on CPU")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-4)
@@ -175,8 +208,10 @@ def run_train(a: argparse.Namespace) -> int:
     sampler = EpochSampler(len(train_ds), a.seed)
     loader = make_loader(train_ds, a.batch, workers, device, sampler)
     val_loader = make_loader(val_ds, a.batch, 0, device)
-    step_fn = TrainStep(net, opt, device)
-    emit({"event": "start", "epochs": a.epochs, "startEpoch": start_epoch, "device": device.type,
+    step_fn = TrainStep(net, opt, device, getattr(a, "amp", "auto"))
+    if state is not None:
+        step_fn.load_scaler_state(state.get("scaler"))
+    emit({"event": "start", "epochs": a.epochs, "startEpoch": start_epoch, "device": device.type, "amp": step_fn.amp_name,
           "trainImages": len(train_ds), "valImages": len(val_frames), "classes": classes, "imgsz": a.imgsz})
     epochs_this_run = 0
     for epoch in range(start_epoch, a.epochs):
@@ -216,7 +251,8 @@ def run_train(a: argparse.Namespace) -> int:
         else:
             bad_epochs += 1
         ck = model_payload(net, classes, a.imgsz)
-        ck.update({"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "epoch": epoch + 1,
+        ck.update({"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": step_fn.scaler_state(),
+                   "epoch": epoch + 1,
                    "best_val": best_val, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
                    "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
                            "cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None},

@@ -14,10 +14,10 @@ export interface TrainBenchResult {
 }
 
 /** Runs the trainer's own bench (bare PyTorch loop vs our training step, same model/data/device). */
-export function runTrainBench(o: { device: string; imgsz: number; batch: number; steps: number; data?: string }): Promise<TrainBenchResult> {
+export function runTrainBench(o: { device: string; imgsz: number; batch: number; steps: number; data?: string; amp?: string }): Promise<TrainBenchResult> {
   const { command, env } = builtinTrainer({ python: defaultPython(), repoRoot: REPO_ROOT });
   const [cmd, ...prefix] = command;
-  const args = [...prefix, 'bench', '--init', builtinCenternetJson(), '--device', o.device, '--imgsz', String(o.imgsz), '--batch', String(o.batch), '--steps', String(o.steps)];
+  const args = [...prefix, 'bench', '--init', builtinCenternetJson(), '--device', o.device, '--imgsz', String(o.imgsz), '--batch', String(o.batch), '--steps', String(o.steps), '--amp', o.amp ?? 'auto'];
   args.push(...(o.data ? ['--data', o.data] : ['--synthetic']));
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
@@ -40,16 +40,17 @@ export function registerBench(bench: Command): void {
     .command('train')
     .description('training throughput: our trainer vs a bare PyTorch loop on the same model, data and device')
     .addOption(new Option('--device <d>').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addOption(new Option('--amp <mode>', 'mixed precision (auto: bf16/fp16 on CUDA, off on CPU)').choices(['auto', 'off', 'bf16', 'fp16']).default('auto'))
     .option('--imgsz <n>', 'student input size', (v) => Number(v), 256)
     .option('--batch <n>', 'batch size', (v) => Number(v), 8)
     .option('--steps <n>', 'timed steps per side', (v) => Number(v), 12)
     .option('--data <dir>', 'a dataset directory (default: synthetic frames)')
     .option('--json', 'last stdout line is one JSON object')
-    .action(async (o: { device: string; imgsz: number; batch: number; steps: number; data?: string }, cmd: Command) => {
+    .action(async (o: { device: string; imgsz: number; batch: number; steps: number; data?: string; amp: string }, cmd: Command) => {
       const r = await runTrainBench(o);
       console.log(`bare PyTorch loop   ${r.bareImgPerSec.toFixed(2)} img/s`);
       console.log(`autotuner trainer   ${r.trainerImgPerSec.toFixed(2)} img/s`);
-      console.log(`ratio               ${r.ratio.toFixed(3)} (target >= 0.9) on ${r.device}`);
+      console.log(`ratio               ${r.ratio.toFixed(3)} (target >= 0.9) on ${r.device}, amp ${String(r.amp ?? 'off')}`);
       if (globalOpts(cmd).json) printJson(r);
     });
 }

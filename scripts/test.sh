@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Tests make scratch directories under os.tmpdir()/tempfile: give them one per run, removed at the end,
+# so repeated runs (and tests killed half-way) leave nothing behind in /tmp.
+TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/autotuner-test.XXXXXX")"
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 echo "== typecheck"
 npx tsc -p tsconfig.json --noEmit
 echo "== trainer (pytest)"

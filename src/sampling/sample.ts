@@ -41,7 +41,7 @@ export interface SampleClipResult {
   manifestPath: string;
 }
 
-/** JPEG encodes in flight at most (each holds one frame's pipe chunks and its rgb24 copy). */
+/** JPEG encodes in flight at most (each holds a copy of the frame and, in the writer thread, its rgb24 conversion). */
 const MAX_ENCODES = 4;
 
 interface Kept extends Candidate {
@@ -174,7 +174,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
         }
         if (decoded % 50 === 0) opts.onProgress?.({ decoded, t: frame.t });
         // Backpressure: with MAX_ENCODES frames encoding, pause the decode until one finishes, so
-        // kept frames (and the pipe chunks they hold) cannot pile up when encoding is slower.
+        // kept frames (and their copies) cannot pile up when encoding is slower.
         if (inFlight >= MAX_ENCODES) return new Promise<void>((resolve) => (encodeDone = resolve));
         return undefined;
       },

@@ -33,7 +33,10 @@ parentPort.on('message', async (m) => {
       .toFile(m.file);
     parentPort.postMessage({ id: m.id, ok: true, buf: m.buf }, [m.buf]);
   } catch (e) {
-    parentPort.postMessage({ id: m.id, ok: false, error: String((e && e.message) || e), buf: m.buf }, [m.buf]);
+    // libvips reports over several lines ("<file>: write error" then "system error: ..."): make it one
+    const msg = String((e && e.message) || e).trim().split(/\\s*\\n\\s*/).join('; ');
+    const error = msg.includes(m.file) ? 'JPEG encoding failed: ' + msg : 'JPEG encoding of ' + m.file + ' failed: ' + msg;
+    parentPort.postMessage({ id: m.id, ok: false, error, buf: m.buf }, [m.buf]);
   } finally {
     if (rgb && spare.length < 4) spare.push(rgb);
   }

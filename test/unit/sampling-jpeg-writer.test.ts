@@ -52,14 +52,16 @@ test('JpegWriter converts yuv420p frames given as pipe parts and encodes them of
   }
 });
 
-test('JpegWriter: a failed write names the file and the writer keeps working; short frames are refused', async () => {
+test('JpegWriter: a failed write (missing dir, full disk) names the file and the cause, and the writer keeps working; short frames are refused', async () => {
   const w = 16;
   const h = 16;
   const frame = yuvFrame(w, h, [128, 128, 128], [128, 128, 128]);
   const writer = new JpegWriter();
   try {
     const bad = path.join(tmp, 'no-such-dir', 'x.jpg');
-    await assert.rejects(writer.write([frame], w, h, 'yuv420p', bad), /no-such-dir/);
+    await assert.rejects(writer.write([frame], w, h, 'yuv420p', bad), /^Error: JPEG encoding failed: .*no-such-dir.*No such file or directory/);
+    // a full disk: one line that names the file and the cause
+    await assert.rejects(writer.write([frame], w, h, 'yuv420p', '/dev/full'), (err: Error) => /\/dev\/full.*No space left on device/.test(err.message) && !err.message.includes('\n'));
     await assert.rejects(writer.write([frame.subarray(0, 100)], w, h, 'yuv420p', path.join(tmp, 'short.jpg')), /has 100 bytes, expected 384/);
     const ok = path.join(tmp, 'ok.jpg');
     await writer.write([frame], w, h, 'yuv420p', ok);

@@ -23,6 +23,13 @@ export interface GateDecision {
   gain: number;
 }
 
+/**
+ * Latency differences below this are timer and scheduling noise, not a slower model: the ratio
+ * check never rejects a candidate within this many ms of the baseline (it matters only for
+ * sub-millisecond models, where 0.04 → 0.1 ms would otherwise read as 2.5× slower).
+ */
+export const LATENCY_NOISE_MS = 0.5;
+
 const f3 = (x: number): string => x.toFixed(3);
 const f1 = (x: number): string => x.toFixed(1);
 
@@ -44,7 +51,7 @@ export function decideGate(input: GateInput): GateDecision {
       gain,
     };
   }
-  const maxLatency = baseline.latencyMs * gate.maxLatencyRatio;
+  const maxLatency = Math.max(baseline.latencyMs * gate.maxLatencyRatio, baseline.latencyMs + LATENCY_NOISE_MS);
   if (candidate.latencyMs > maxLatency) {
     return {
       accepted: false,

@@ -34,6 +34,15 @@ test('rejects a candidate that is too slow relative to the baseline or the absol
   assert.match(overBudget.reason, /maxLatencyMs/);
 });
 
+test('sub-millisecond latency noise does not fail the ratio check; above the noise floor the ratio applies', () => {
+  const tiny = decideGate({ candidate: { map50: 0.9, map5095: 0, latencyMs: 0.12 }, deployed: null, pretrained: { map50: 0.5, map5095: 0, latencyMs: 0.04 }, gate });
+  assert.equal(tiny.accepted, true, tiny.reason);
+  const beyondNoise = decideGate({ candidate: { map50: 0.9, map5095: 0, latencyMs: 0.6 }, deployed: null, pretrained: { map50: 0.5, map5095: 0, latencyMs: 0.04 }, gate });
+  assert.equal(beyondNoise.accepted, false);
+  const slow = decideGate({ candidate: { map50: 0.9, map5095: 0, latencyMs: 2.6 }, deployed: null, pretrained: { map50: 0.5, map5095: 0, latencyMs: 2 }, gate });
+  assert.equal(slow.accepted, false, 'at 2 ms, 1.25x (2.5 ms) is the limit, above the 0.5 ms floor');
+});
+
 test('a regression is rejected with a negative gain', () => {
   const d = decideGate({ candidate: { map50: 0.4, map5095: 0, latencyMs: 10 }, deployed: { map50: 0.5, map5095: 0, latencyMs: 10 }, pretrained: { map50: 0, map5095: 0, latencyMs: 10 }, gate: { ...gate, minGain: 0 } });
   assert.equal(d.accepted, false);

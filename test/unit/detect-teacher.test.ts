@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { runAnnotateBench } from '../../src/bench/annotate.js';
+import { cameraSchema } from '../../src/config/schema.js';
 import { loadFrame } from '../../src/detect/load-frame.js';
 import { createTeacherDetector, resolveTeacherModel } from '../../src/detect/teacher-model.js';
 import { PYTHON, REPO } from '../fixtures/detector-models.js';
 
 const VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+// one data dir for the file: the teacher is exported to ONNX once and shared by both tests
+const dir = await mkdtemp(path.join(os.tmpdir(), 'autotuner-teacher-'));
+after(() => rm(dir, { recursive: true, force: true }));
 
 test('the built-in CenterNet teacher finds people in a vtest.avi frame, off the event loop', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'autotuner-teacher-'));
   const jpg = path.join(dir, 'f0.jpg');
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', VTEST, '-frames:v', '1', jpg]);
   const deps = { dataDir: path.join(dir, 'data'), python: PYTHON, repoRoot: REPO };
@@ -58,4 +62,17 @@ test('the built-in CenterNet teacher finds people in a vtest.avi frame, off the 
   } finally {
     await det.close();
   }
+});
+
+test('bench annotate: bare model and the annotate loop on the same frames, overhead = bare fps / loop fps, crop and TTA costs', { timeout: 300_000 }, async () => {
+  const deps = { dataDir: path.join(dir, 'data'), python: PYTHON, repoRoot: REPO };
+  const camera = cameraSchema.parse({ id: 'bench', source: VTEST });
+  const r = await runAnnotateBench({ deps, camera, frames: 4, rounds: 1, warmup: 1 });
+  assert.equal(r.frames, 4);
+  assert.ok(r.bareFps > 0 && r.teacherFps > 0);
+  assert.ok(Math.abs(r.overhead - r.bareFps / r.teacherFps) < 1e-9);
+  // crops run on the frames' moving people (full-frame detections stand in for motion regions here)
+  assert.ok(r.avgCrops > 0, `crops planned per frame: ${r.avgCrops}`);
+  assert.ok(r.cropsCostSec > 0 && r.ttaCostSec > 0);
+  assert.match(r.layout, /e2e/);
 });

@@ -1,0 +1,21 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { runCaptureBench } from '../../src/bench/capture.js';
+import { cutDemo, tempDir } from '../fixtures/clips.js';
+
+const tmp = await tempDir('bench-capture');
+after(tmp.cleanup);
+
+test('bench capture: both sides decode the same frames; the ratio is pipeline fps over reference fps', { timeout: 120_000 }, async () => {
+  // 4 s at 10 fps = 40 frames of people walking through the demo scene
+  const clip = await cutDemo(tmp.dir, 'clip.avi', { start: 10, seconds: 4, width: 384 });
+  const lines: string[] = [];
+  const r = await runCaptureBench({ video: clip, iterations: 1, log: (l) => lines.push(l) });
+  assert.equal(r.frames, 40, 'the pipeline decoded every frame of the clip');
+  assert.ok(r.selected > 0 && r.selected <= r.frames);
+  assert.ok(r.ffmpegFps > 0 && r.pipelineFps > 0);
+  assert.ok(Math.abs(r.ratio - r.pipelineFps / r.ffmpegFps) < 2e-3, `ratio ${r.ratio} vs ${r.pipelineFps}/${r.ffmpegFps}`);
+  assert.ok(r.peakRssMb > 0);
+  assert.match(r.reference, /yuv420p/);
+  assert.ok(lines.some((l) => /run 1\/1: ffmpeg .* s, pipeline .* s \(40 frames/.test(l)), lines.join('\n'));
+});

@@ -57,6 +57,8 @@ export class JpegWriter {
   private readonly worker: Worker;
   private next = 1;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** every write not settled yet: close() lets them finish first */
+  private readonly inFlight = new Set<Promise<void>>();
   /** frame buffers handed back by the worker, refilled for the next kept frame */
   private readonly free: ArrayBuffer[] = [];
   private dead: Error | undefined;
@@ -97,15 +99,25 @@ export class JpegWriter {
     }
     if (o !== bytes) return Promise.reject(new Error(`frame for ${file} has ${o} bytes, expected ${bytes}`));
     const id = this.next++;
-    return new Promise<void>((resolve, reject) => {
+    const done = new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
       this.worker.postMessage({ id, buf, width, height, format, file, quality: this.quality }, [buf]);
     });
+    this.inFlight.add(done);
+    const forget = (): void => void this.inFlight.delete(done);
+    done.then(forget, forget);
+    return done;
   }
 
+  /**
+   * Stop the worker once the writes in flight have settled (each takes milliseconds): terminating
+   * it while sharp still encodes on its behalf can leave terminate() pending forever, with nothing
+   * keeping the event loop alive (seen on the error path, e.g. a truncated clip).
+   */
   async close(): Promise<void> {
     this.dead ??= new Error('JPEG writer closed');
+    await Promise.allSettled([...this.inFlight]);
     await this.worker.terminate();
   }
 }

@@ -125,52 +125,83 @@ def build_targets(boxes: torch.Tensor, num_classes: int, imgsz: int, alpha: floa
     return {"hm": hm, "hm_w": hm_w, "box": box, "box_w": box_w}
 
 
-def augment(img: torch.Tensor, boxes: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed-camera augmentation: small scale/translate, h-flip, photometric jitter.
+# Augmentation is split in two so the pixel work runs where the model runs (batched on the GPU when
+# training there): each sample draws its parameters and moves its boxes in the DataLoader worker
+# (cheap), and `apply_augment` transforms the whole uint8 batch on the training device. Per-sample
+# pixel work in CPU workers capped GPU training at a third of the bare loop's speed (H100, measured).
+AUG_IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0)  # scale, tx, ty, flip, bright, contrast, sat
 
-    img float [3,S,S] 0..255; boxes [N,6] cls,x1,y1,x2,y2,score in pixels.
+
+def augment_params(g: torch.Generator, s_img: int) -> torch.Tensor:
+    """Fixed-camera augmentation for one sample: small scale/translate, h-flip, photometric jitter.
+
+    Returns [7] = scale, tx, ty (pixels), flip (0/1), brightness, contrast, saturation factors.
     """
-    s_img = img.shape[-1]
     u = torch.rand(8, generator=g).tolist()
     scale = 0.85 + 0.3 * u[0]
     tx, ty = (u[1] - 0.5) * 0.16 * s_img, (u[2] - 0.5) * 0.16 * s_img
-    flip = u[3] < 0.5
-    # forward map: p' = scale * (p - c) + c + t ; grid_sample needs the inverse in [-1,1] coords
-    theta = torch.tensor([[1 / scale, 0.0, -tx * 2 / s_img / scale], [0.0, 1 / scale, -ty * 2 / s_img / scale]])
-    grid = F.affine_grid(theta.unsqueeze(0), [1, 3, s_img, s_img], align_corners=False)
-    out = F.grid_sample(img.unsqueeze(0), grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
-    c = s_img / 2
-    b = boxes.clone()
-    if len(b):
-        b[:, [1, 3]] = scale * (b[:, [1, 3]] - c) + c + tx
-        b[:, [2, 4]] = scale * (b[:, [2, 4]] - c) + c + ty
-    if flip:
-        out = out.flip(-1)
-        if len(b):
-            x1 = s_img - b[:, 3]
-            x2 = s_img - b[:, 1]
-            b[:, 1], b[:, 3] = x1, x2
-    # photometric: brightness, contrast, saturation
+    flip = 1.0 if u[3] < 0.5 else 0.0
     bright = 1.0 + (u[4] - 0.5) * 0.4
     contrast = 1.0 + (u[5] - 0.5) * 0.4
     sat = 1.0 + (u[6] - 0.5) * 0.6
-    gray = (0.299 * out[0] + 0.587 * out[1] + 0.114 * out[2]).unsqueeze(0)
+    return torch.tensor([scale, tx, ty, flip, bright, contrast, sat])
+
+
+def augment_boxes(boxes: torch.Tensor, params: torch.Tensor, s_img: int) -> torch.Tensor:
+    """boxes [N,6] cls,x1,y1,x2,y2,score in pixels, moved as `apply_augment` moves the pixels;
+    boxes mostly pushed out of the frame are dropped."""
+    if not len(boxes):
+        return boxes
+    scale, tx, ty, flip = params[:4].tolist()
+    c = s_img / 2
+    b = boxes.clone()
+    b[:, [1, 3]] = scale * (b[:, [1, 3]] - c) + c + tx
+    b[:, [2, 4]] = scale * (b[:, [2, 4]] - c) + c + ty
+    if flip:
+        x1 = s_img - b[:, 3]
+        x2 = s_img - b[:, 1]
+        b[:, 1], b[:, 3] = x1, x2
+    ow, oh = b[:, 3] - b[:, 1], b[:, 4] - b[:, 2]
+    b[:, [1, 3]] = b[:, [1, 3]].clamp(0, s_img)
+    b[:, [2, 4]] = b[:, [2, 4]].clamp(0, s_img)
+    nw, nh = b[:, 3] - b[:, 1], b[:, 4] - b[:, 2]
+    keep = (nw >= 2) & (nh >= 2) & (nw * nh >= 0.3 * ow * oh)
+    return b[keep]
+
+
+def apply_augment(imgs: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """imgs uint8 or float [B,3,S,S] 0..255, params [B,7] from `augment_params` -> float [B,3,S,S] 0..255."""
+    x = imgs.float()
+    s_img = x.shape[-1]
+    p = params.to(x.device, torch.float32)
+    scale, tx, ty = p[:, 0], p[:, 1], p[:, 2]
+    # forward map: p' = scale * (p - c) + c + t ; grid_sample needs the inverse in [-1,1] coords
+    theta = torch.zeros(len(p), 2, 3, device=x.device)
+    theta[:, 0, 0] = 1 / scale
+    theta[:, 1, 1] = 1 / scale
+    theta[:, 0, 2] = -tx * 2 / s_img / scale
+    theta[:, 1, 2] = -ty * 2 / s_img / scale
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    out = torch.where(p[:, 3].view(-1, 1, 1, 1) > 0.5, out.flip(-1), out)
+    bright, contrast, sat = (p[:, i].view(-1, 1, 1, 1) for i in (4, 5, 6))
+    gray = 0.299 * out[:, 0:1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:3]
     out = gray + (out - gray) * sat
-    mean = out.mean()
+    mean = out.mean(dim=(1, 2, 3), keepdim=True)
     out = (out - mean) * contrast + mean
-    out = (out * bright).clamp(0, 255)
-    if len(b):
-        ow, oh = b[:, 3] - b[:, 1], b[:, 4] - b[:, 2]
-        b[:, [1, 3]] = b[:, [1, 3]].clamp(0, s_img)
-        b[:, [2, 4]] = b[:, [2, 4]].clamp(0, s_img)
-        nw, nh = b[:, 3] - b[:, 1], b[:, 4] - b[:, 2]
-        keep = (nw >= 2) & (nh >= 2) & (nw * nh >= 0.3 * ow * oh)
-        b = b[keep]
-    return out, b
+    return (out * bright).clamp(0, 255)
+
+
+def batch_images(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The model input of a collated batch: augmented when the batch carries parameters, else as float."""
+    if "aug" in batch:
+        return apply_augment(batch["image"], batch["aug"])
+    return batch["image"].float()
 
 
 class DetectionDataset(Dataset):
-    """Frames -> (image float [3,S,S] 0..255, targets). Deterministic per (seed, epoch, index)."""
+    """Frames -> (image uint8 [3,S,S], targets, + "aug" params when training). Deterministic per
+    (seed, epoch, index). The model input is `batch_images(batch)`, on the training device."""
 
     def _init_fields(self, num_classes: int, imgsz: int, train: bool, seed: int) -> None:
         self.num_classes = num_classes
@@ -215,20 +246,26 @@ class DetectionDataset(Dataset):
             out[:, 5] = lb[:, 5]
         return out
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
+        # (epoch, index) from EpochSampler: persistent DataLoader workers hold their own copy of the
+        # dataset, so the epoch (which seeds augmentation) must travel with the index
+        epoch, i = key if isinstance(key, tuple) else (self.epoch, key)
         img_u8 = self.cache[i] if self.cache is not None else load_image(self.frames[i].image, self.imgsz)
-        img = img_u8.float()
         boxes = self.pixel_boxes(i)
+        aug = None
         if self.train:
-            g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_033 + i)
-            img, boxes = augment(img, boxes, g)
+            g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 1_000_033 + i)
+            aug = augment_params(g, self.imgsz)
+            boxes = augment_boxes(boxes, aug, self.imgsz)
         t = build_targets(boxes, self.num_classes, self.imgsz)
-        t["image"] = img
+        t["image"] = img_u8  # uint8: a quarter of float's bytes through worker queues, pinning and the copy
+        if aug is not None:
+            t["aug"] = aug
         return t
 
 
-class EpochSampler(Sampler[int]):
-    """Shuffled order that depends only on (seed, epoch): makes --resume exact."""
+class EpochSampler(Sampler[tuple[int, int]]):
+    """Shuffled order that depends only on (seed, epoch): makes --resume exact. Yields (epoch, index)."""
 
     def __init__(self, n: int, seed: int) -> None:
         self.n = n
@@ -243,7 +280,7 @@ class EpochSampler(Sampler[int]):
 
     def __iter__(self) -> Any:
         g = torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+        return iter([(self.epoch, i) for i in torch.randperm(self.n, generator=g).tolist()])
 
 
 def synthetic_frames(n: int, imgsz: int, seed: int = 0) -> tuple[list[torch.Tensor], list[np.ndarray]]:

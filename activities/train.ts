@@ -4,7 +4,7 @@ import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import type { AnnotateResult, RunContext, TrainResult } from '../src/pipeline/types.js';
 import { builtinTrainer, resolveStudentInit } from '../src/models/builtin.js';
 import { exportPretrainedStudent } from '../src/models/export.js';
-import { runTrainer, TrainerError, trainerArgs, type TrainerEvent } from '../src/trainer/run-trainer.js';
+import { builtinTrainerExtraArgs, runTrainer, TrainerError, trainerArgs, type TrainerEvent } from '../src/trainer/run-trainer.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
 
 /** Scratch directory of one run: stable across activity retries so the trainer can resume. */
@@ -44,7 +44,7 @@ export function makeTrainActivities(deps: ActivityDeps) {
         imgsz: student.imgsz,
         device: student.device,
         resume,
-        extraArgs: custom ? [] : ['--batch', String(student.batch), '--lr', String(student.lr), '--amp', student.amp],
+        extraArgs: custom ? [] : builtinTrainerExtraArgs(student),
         signal: activity.cancellationSignal,
         onEvent: (ev: TrainerEvent) => {
           if (ev.event === 'start' && typeof ev.startEpoch === 'number') resumedFromEpoch = ev.startEpoch;

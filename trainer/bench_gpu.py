@@ -35,7 +35,7 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--amp", default="auto", choices=AMP_CHOICES, help="auto = bf16 (or fp16) on CUDA, off on CPU")
+    p.add_argument("--amp", default="auto", choices=AMP_CHOICES, help="auto = fp32 (TF32 on CUDA)")
     a = p.parse_args()
     device = resolve_device(a.device)
     seed_all(0)

@@ -66,8 +66,10 @@ export const studentSchema = z
     batch: z.number().int().positive().default(8),
     lr: z.number().positive().default(0.0002),
     device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-    /** mixed precision of the built-in trainer: auto = bf16 (fp16 + loss scaling on older GPUs) on CUDA, off on CPU */
+    /** mixed precision of the built-in trainer: auto = fp32 (TF32 on CUDA: faster than bf16 autocast for this student, measured on an H100); bf16, or fp16 + loss scaling, on request */
     amp: z.enum(['auto', 'off', 'bf16', 'fp16']).default('auto'),
+    /** bit-reproducible training on CUDA too (deterministic kernels, no cuDNN autotuning; slower). CPU runs always are */
+    deterministic: z.boolean().default(false),
     /** an external trainer honouring the trainer contract; default is the built-in trainer */
     command: z.array(z.string()).optional(),
   })

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { StudentConfig } from '../config/schema.js';
 
 /** One line of the trainer contract's stdout (DESIGN.md "Trainer"). */
 export interface TrainerEvent {
@@ -46,6 +47,11 @@ export function trainerArgs(o: TrainerRunOptions): string[] {
   const args = ['--data', o.data, '--init', o.init, '--out', o.out, '--epochs', String(o.epochs), '--imgsz', String(o.imgsz), '--device', o.device];
   if (o.resume) args.push('--resume');
   return [...args, ...(o.extraArgs ?? [])];
+}
+
+/** The built-in trainer's options beyond the contract's, from the camera's `student` config. */
+export function builtinTrainerExtraArgs(student: Pick<StudentConfig, 'batch' | 'lr' | 'amp' | 'deterministic'>): string[] {
+  return ['--batch', String(student.batch), '--lr', String(student.lr), '--amp', student.amp, ...(student.deterministic ? ['--deterministic'] : [])];
 }
 
 /**

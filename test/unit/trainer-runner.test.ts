@@ -4,7 +4,8 @@ import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runTrainer, TrainerError, type TrainerEvent } from '../../src/trainer/run-trainer.js';
+import { builtinTrainerExtraArgs, runTrainer, TrainerError, type TrainerEvent } from '../../src/trainer/run-trainer.js';
+import { studentSchema } from '../../src/config/schema.js';
 
 // A stand-in for an *external* trainer (the contract allows any command): it lets these tests
 // drive each branch of the runner — events, bad input, crashes, cancellation — deterministically.
@@ -79,4 +80,11 @@ test('cancellation kills the whole process group (grandchildren too)', async () 
 test('a missing trainer executable is a clear non-retryable error', async () => {
   const { dir } = await setup();
   await assert.rejects(runTrainer(base(dir, ['/no/such/trainer'])), (e: Error) => e instanceof TrainerError && !e.retryable && /cannot start trainer/.test(e.message));
+});
+
+test('student config maps to the built-in trainer flags (deterministic only when asked)', () => {
+  const student = studentSchema.parse({});
+  assert.deepEqual(builtinTrainerExtraArgs(student), ['--batch', '8', '--lr', '0.0002', '--amp', 'auto']);
+  const det = studentSchema.parse({ amp: 'fp16', deterministic: true, batch: 16 });
+  assert.deepEqual(builtinTrainerExtraArgs(det), ['--batch', '16', '--lr', '0.0002', '--amp', 'fp16', '--deterministic']);
 });

@@ -25,6 +25,8 @@ def run_cli(*args: str, timeout: int = 120) -> tuple[int, list[dict], str]:
 
 @pytest.fixture(scope="session")
 def frames_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if os.environ.get("AUTOTUNER_TEST_FRAMES"):  # machines without ffmpeg (a GPU box): the same 10 frames, made elsewhere
+        return os.environ["AUTOTUNER_TEST_FRAMES"]
     d = tmp_path_factory.mktemp("vtest")
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", VTEST, "-vf", r"select=not(mod(n\,40))",
                     "-vsync", "0", "-frames:v", "10", str(d / "f%02d.png")], check=True)

@@ -40,7 +40,7 @@ export function registerBench(bench: Command): void {
     .command('train')
     .description('training throughput: our trainer vs a bare PyTorch loop on the same model, data and device')
     .addOption(new Option('--device <d>').choices(['auto', 'cpu', 'cuda']).default('auto'))
-    .addOption(new Option('--amp <mode>', 'mixed precision (auto: bf16/fp16 on CUDA, off on CPU)').choices(['auto', 'off', 'bf16', 'fp16']).default('auto'))
+    .addOption(new Option('--amp <mode>', 'mixed precision (auto: fp32, TF32 on CUDA)').choices(['auto', 'off', 'bf16', 'fp16']).default('auto'))
     .option('--imgsz <n>', 'student input size', (v) => Number(v), 256)
     .option('--batch <n>', 'batch size', (v) => Number(v), 8)
     .option('--steps <n>', 'timed steps per side', (v) => Number(v), 12)
@@ -51,6 +51,8 @@ export function registerBench(bench: Command): void {
       console.log(`bare PyTorch loop   ${r.bareImgPerSec.toFixed(2)} img/s`);
       console.log(`autotuner trainer   ${r.trainerImgPerSec.toFixed(2)} img/s`);
       console.log(`ratio               ${r.ratio.toFixed(3)} (target >= 0.9) on ${r.device}, amp ${String(r.amp ?? 'off')}`);
+      // the input side alone: when the ratio is low, says whether data loading is the limit
+      if (typeof r.loaderImgPerSec === 'number') console.log(`data pipeline alone ${r.loaderImgPerSec.toFixed(0)} img/s`);
       if (globalOpts(cmd).json) printJson(r);
     });
 }

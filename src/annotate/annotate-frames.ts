@@ -52,7 +52,8 @@ export interface LabelledFrame {
 }
 
 export interface AnnotateTimings {
-  /** seconds in each part of the inner loop */
+  /** seconds in each part of the inner loop, summed over frames (frames run in parallel lanes, so
+   * these can add up to more than totalSec; compare wall times for what a step costs) */
   loadSec: number;
   fullSec: number;
   cropsSec: number;
@@ -93,6 +94,8 @@ interface PipelinedDetector extends Detector {
   prepare(frames: readonly RgbFrame[]): PreparedBatch;
   runPrepared(batch: PreparedBatch): Promise<OutputTensor[]>;
   decodeBatch(outputs: readonly OutputTensor[], transforms: PreparedBatch['transforms']): Detection[][];
+  /** frames it infers at once */
+  readonly parallelism?: number;
 }
 
 function isPipelined(d: Detector): d is PipelinedDetector {
@@ -146,29 +149,18 @@ export async function annotateFrames(o: AnnotateFramesOptions): Promise<Annotate
     return fr;
   };
   const pipelined = isPipelined(o.detector) ? o.detector : undefined;
-  type Staged = { frame: RgbFrame; prepared?: PreparedBatch };
-  const stage = async (i: number): Promise<Staged> => {
-    const frame = await load(i);
-    return { frame, prepared: pipelined?.prepare([frame]) };
-  };
-  // Decode + preprocess the next frame while the teacher runs on this one (inference runs off
-  // the main thread), so JPEG decoding and resizing cost no wall time.
-  let next: Promise<Staged> | undefined = todo.length ? stage(todo[0]!) : undefined;
-  for (let k = 0; k < todo.length; k++) {
-    if (o.signal?.aborted) throw abortError(o.signal);
-    const i = todo[k]!;
+  const labelFrame = async (i: number): Promise<void> => {
     const f = o.frames[i]!;
-    const cur = await next!;
-    const frame = cur.frame;
+    const frame = await load(i);
     let s = performance.now();
-    const running = pipelined && cur.prepared ? pipelined.runPrepared(cur.prepared) : o.detector.detect([frame]);
-    next = k + 1 < todo.length ? stage(todo[k + 1]!) : undefined;
-    // keep an unawaited prefetch failure from becoming an unhandled rejection; it is awaited later
-    next?.catch(() => undefined);
-    const res = await running;
-    const full = pipelined && cur.prepared ? pipelined.decodeBatch(res as OutputTensor[], cur.prepared.transforms)[0] : (res as Detection[][])[0];
+    let dets: Detection[];
+    if (pipelined) {
+      const prepared = pipelined.prepare([frame]);
+      dets = pipelined.decodeBatch(await pipelined.runPrepared(prepared), prepared.transforms)[0] ?? [];
+    } else {
+      dets = (await o.detector.detect([frame]))[0] ?? [];
+    }
     timings.fullSec += (performance.now() - s) / 1000;
-    let dets = full ?? [];
     const passes: Detection[][] = [dets];
     if (o.policy.crops && f.motion.length) {
       s = performance.now();
@@ -187,7 +179,28 @@ export async function annotateFrames(o: AnnotateFramesOptions): Promise<Annotate
     inferred++;
     done++;
     await o.onProgress?.({ done, total: o.frames.length, lastIndex: f.index, reused });
-  }
+  };
+  // Lanes: each labels one frame at a time, start to finish. One lane per inference session plus
+  // one, so while every session runs a frame, the next frame is already being decoded and
+  // preprocessed on this thread (JPEG decoding and resizing then cost no wall time). Frames finish
+  // out of order; each result is kept by index (and in scratch), so order and resume do not depend on it.
+  const lanes = Math.min(todo.length, (pipelined?.parallelism ?? 1) + 1);
+  let taken = 0;
+  let failure: { err: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (!failure && taken < todo.length) {
+      if (o.signal?.aborted) throw abortError(o.signal);
+      await labelFrame(todo[taken++]!);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: lanes }, () =>
+      lane().catch((err: unknown) => {
+        failure ??= { err }; // the other lanes stop taking frames; the first error wins
+      }),
+    ),
+  );
+  if (failure) throw failure.err;
 
   // Window-level filtering over all frames (cheap; redone on resume from the scratch records).
   const timed = records.map((r, i) => ({ t: o.frames[i]!.t, dets: r.dets }));

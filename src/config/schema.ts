@@ -52,7 +52,10 @@ export const teacherSchema = z
     /** keep detections that never move across the whole window (posters, statues) */
     keepStatic: z.boolean().default(false),
     provider: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
+    /** op threads in all (default: all cores) */
     threads: z.number().int().positive().optional(),
+    /** frames inferred at once, each by its own session with threads/sessions op threads (default: up to 4 on CPU, 1 on GPU) */
+    sessions: z.number().int().positive().optional(),
   })
   .strict();
 

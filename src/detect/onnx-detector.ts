@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises';
+import os from 'node:os';
 import type { Detection, Detector, RgbFrame } from './types.js';
 import { type Decoder, type Layout, type OutputTensor, ModelLayoutError, selectDecoder } from './decoders/index.js';
 import { nms } from './nms.js';
 import { type InputTransform, type PreprocessSpec, type ResizeMode, preprocessInto, toOriginal } from './preprocess.js';
 import { type ProviderName, checkProvider, sessionOptions } from './providers.js';
-import { type SessionRunner, createInlineRunner, createThreadRunner } from './session-worker.js';
+import { type SessionRunner, createInlineRunner, createRunnerPool, createThreadRunner } from './session-worker.js';
 
 export interface Normalization {
   /** value = (pixel * scale - mean) / std */
@@ -27,7 +28,13 @@ export interface OnnxDetectorOptions {
   /** default: 0..1 (scale 1/255) for yolo/ssd, ImageNet mean/std for detr, raw 0..255 for e2e */
   normalize?: Normalization;
   provider?: ProviderName;
+  /** op threads in all (default: all cores), shared out over the sessions */
   threads?: number;
+  /**
+   * parallel sessions (frames inferred at once; needs workerThread). Default 1: one stream with
+   * every thread, lowest latency. Throughput work (annotation) asks for `inferencePlan`'s count.
+   */
+  sessions?: number;
   /** frames per session.run when the model's batch dimension is dynamic (default 4) */
   batchSize?: number;
   /** drop candidates below this before NMS (default 0.05) */
@@ -63,6 +70,8 @@ export class OnnxDetector implements Detector {
   readonly inputH: number;
   readonly batchSize: number;
   readonly spec: PreprocessSpec;
+  /** frames the detector can infer at once (its sessions): how many a caller should keep in flight */
+  readonly parallelism: number;
   private decoder!: Decoder;
   private readonly declared: Layout | 'auto';
   /** input tensors handed back by finished runs, refilled by `prepare` (no 3 MB allocation a frame) */
@@ -73,6 +82,7 @@ export class OnnxDetector implements Detector {
     private readonly opts: OnnxDetectorOptions,
   ) {
     this.classNames = opts.classNames;
+    this.parallelism = opts.workerThread === false ? 1 : Math.max(1, opts.sessions ?? 1);
     this.declared = opts.layout ?? 'auto';
     const input = runner.inputs[0];
     if (!input) throw new ModelLayoutError(`model ${opts.model} has no inputs`);
@@ -107,10 +117,24 @@ export class OnnxDetector implements Detector {
     }
     const provider = opts.provider ?? 'cpu';
     checkProvider(provider);
-    const so = sessionOptions(provider, opts.threads);
+    const inline = opts.workerThread === false;
+    // sessions on one thread could not run at once: parallel sessions need their own threads
+    const sessions = inline ? 1 : Math.max(1, opts.sessions ?? 1);
+    const threads = opts.threads ?? os.availableParallelism();
+    const so = sessionOptions(provider, Math.max(1, Math.floor(threads / sessions)));
     let runner: SessionRunner;
     try {
-      runner = opts.workerThread === false ? await createInlineRunner(opts.model, so) : await createThreadRunner(opts.model, so);
+      if (inline) runner = await createInlineRunner(opts.model, so);
+      else {
+        const made = await Promise.allSettled(Array.from({ length: sessions }, () => createThreadRunner(opts.model, so)));
+        const ok = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
+        const bad = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+        if (bad) {
+          await Promise.all(ok.map((r) => r.close()));
+          throw bad.reason;
+        }
+        runner = createRunnerPool(ok);
+      }
     } catch (err) {
       const msg = (err as Error).message;
       if (provider !== 'cpu') throw new Error(`could not start execution provider "${provider}" for ${opts.model}: ${msg}. Set teacher.provider to "cpu" or fix the CUDA/TensorRT install.`);
@@ -156,8 +180,8 @@ export class OnnxDetector implements Detector {
   /** session.run on a prepared batch. The batch is consumed: its array is recycled by a later `prepare`. */
   async runPrepared(batch: PreparedBatch): Promise<OutputTensor[]> {
     const { outputs, inputs } = await this.runner.run({ [this.inputName]: { type: 'float32', data: batch.data, dims: batch.dims } });
-    // two in flight at most in the annotate loop (one running, one being prepared)
-    for (const a of inputs) if (this.spare.length < 2 && !this.spare.includes(a)) this.spare.push(a);
+    // in the annotate loop: one running per session, one being prepared
+    for (const a of inputs) if (this.spare.length < this.parallelism + 1 && !this.spare.includes(a)) this.spare.push(a);
     return outputs;
   }
 

@@ -178,3 +178,43 @@ export async function createInlineRunner(model: string, options: InferenceSessio
     },
   };
 }
+
+/**
+ * Several sessions of one model behind one runner: each run goes to an idle session (or waits for
+ * one), so up to `runners.length` frames are inferred at once. Metadata comes from the first.
+ * (Queueing runs on busy sessions' threads instead, so they start without waiting for this thread,
+ * measured no faster.)
+ */
+export function createRunnerPool(runners: readonly SessionRunner[]): SessionRunner {
+  if (!runners.length) throw new Error('createRunnerPool needs at least one runner');
+  if (runners.length === 1) return runners[0]!;
+  const idle = [...runners];
+  const waiting: Array<(r: SessionRunner) => void> = [];
+  let closed = false;
+  const acquire = (): Promise<SessionRunner> => {
+    const r = idle.pop();
+    return r ? Promise.resolve(r) : new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (r: SessionRunner): void => {
+    const w = waiting.shift();
+    if (w) w(r);
+    else idle.push(r);
+  };
+  return {
+    inputs: runners[0]!.inputs,
+    outputs: runners[0]!.outputs,
+    async run(feeds) {
+      if (closed) throw new Error('detector closed');
+      const r = await acquire();
+      try {
+        return await r.run(feeds);
+      } finally {
+        release(r);
+      }
+    },
+    async close() {
+      closed = true;
+      await Promise.all(runners.map((r) => r.close()));
+    },
+  };
+}

@@ -10,6 +10,7 @@ import type { Layout } from './decoders/index.js';
 import { type Normalization, type OnnxDetectorOptions, createOnnxDetector, type OnnxDetector } from './onnx-detector.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import type { ResizeMode } from './preprocess.js';
+import { inferencePlan } from './providers.js';
 
 export { BUILTIN_CENTERNET };
 
@@ -128,13 +129,18 @@ export async function resolveTeacherModel(
   };
 }
 
-/** Build the teacher Detector from a resolved model and the teacher config. */
+/**
+ * Build the teacher Detector from a resolved model and the teacher config. Annotation is throughput
+ * work: the sessions follow `inferencePlan` (frames in parallel) unless `extra.sessions` says otherwise.
+ */
 export function createTeacherDetector(
   model: TeacherModel,
-  teacher: Pick<TeacherConfig, 'provider' | 'threads'>,
+  teacher: Pick<TeacherConfig, 'provider' | 'threads'> & Partial<Pick<TeacherConfig, 'sessions'>>,
   extra: Partial<OnnxDetectorOptions> = {},
 ): Promise<OnnxDetector> {
+  const provider = teacher.provider ?? 'cpu';
   return createOnnxDetector({
+    sessions: inferencePlan(provider, { threads: teacher.threads, sessions: teacher.sessions }).sessions,
     model: model.path,
     classNames: model.classNames,
     layout: model.layout,

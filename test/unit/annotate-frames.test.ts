@@ -80,15 +80,17 @@ test('resume: a rerun after a crash does not run the teacher on frames already l
     }),
     /worker crashed/,
   );
-  assert.equal(first.calls, 3);
-  assert.equal((await readdir(scratchDir)).length, 3);
+  // the crash stops new frames; a frame another lane was already labelling may still finish
+  assert.ok(first.calls === 3 || first.calls === 4, `calls ${first.calls}`);
+  const saved = (await readdir(scratchDir)).length;
+  assert.equal(saved, first.calls, 'every frame the teacher finished is in scratch');
   const second = new FakeTeacher();
   const progress: number[] = [];
   const res = await annotateFrames({ detector: second, framesDir: dir, frames: m.frames, policy: { ...policy, crops: false }, scratchDir, onProgress: (p) => void progress.push(p.done) });
-  assert.equal(second.calls, 2, 'only the two unlabelled frames run');
-  assert.equal(res.reused, 3);
-  assert.equal(res.inferred, 2);
-  assert.deepEqual(progress, [3, 4, 5]);
+  assert.equal(second.calls, 5 - saved, 'only the unlabelled frames run');
+  assert.equal(res.reused, saved);
+  assert.equal(res.inferred, 5 - saved);
+  assert.deepEqual(progress, Array.from({ length: 6 - saved }, (_, k) => saved + k));
   assert.equal(res.labels, 5);
 });
 

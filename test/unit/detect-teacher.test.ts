@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { annotateFrames } from '../../src/annotate/annotate-frames.js';
+import type { SampledFrame } from '../../src/annotate/manifest.js';
 import { runAnnotateBench } from '../../src/bench/annotate.js';
 import { cameraSchema } from '../../src/config/schema.js';
 import { loadFrame } from '../../src/detect/load-frame.js';
+import { inferencePlan } from '../../src/detect/providers.js';
 import { createTeacherDetector, resolveTeacherModel } from '../../src/detect/teacher-model.js';
 import { PYTHON, REPO } from '../fixtures/detector-models.js';
 
@@ -75,4 +78,29 @@ test('bench annotate: bare model and the annotate loop on the same frames, overh
   assert.ok(r.avgCrops > 0, `crops planned per frame: ${r.avgCrops}`);
   assert.ok(r.cropsCostSec > 0 && r.ttaCostSec > 0);
   assert.match(r.layout, /e2e/);
+  // the second reference: the model run plainly (one session, all threads, frame after frame)
+  assert.ok(r.bareSerialFps > 0 && Math.abs(r.speedupVsSerial - r.teacherFps / r.bareSerialFps) < 1e-9);
+  assert.equal(r.sessions, inferencePlan('cpu').sessions);
+});
+
+test('parallel teacher sessions label exactly as one session does, crops included', { timeout: 300_000 }, async () => {
+  const deps = { dataDir: path.join(dir, 'data'), python: PYTHON, repoRoot: REPO };
+  const model = await resolveTeacherModel(deps, { model: 'builtin:centernet', imgsz: 512, layout: 'auto', classNames: undefined });
+  const framesDir = path.join(dir, 'frames');
+  await mkdir(path.join(framesDir, 'images'), { recursive: true });
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-i', VTEST, '-vf', 'select=not(mod(n\\,20))', '-fps_mode', 'passthrough', '-frames:v', '5', path.join(framesDir, 'images', 'f%d.jpg')]);
+  const frames: SampledFrame[] = [1, 2, 3, 4, 5].map((i) => ({ name: `f${i}`, index: i * 20, t: i * 2, split: 'train', empty: false, motion: i % 2 ? [[300, 150, 420, 400]] : [] }));
+  const policy = { classes: ['person'], minScore: 0.3, classScores: {}, crops: true, tta: false, keepStatic: true };
+  // one op thread per session either way: the same kernels, so the numbers must agree exactly
+  const one = await createTeacherDetector(model, { provider: 'cpu', threads: 1 }, { sessions: 1 });
+  const two = await createTeacherDetector(model, { provider: 'cpu', threads: 2, sessions: 2 });
+  try {
+    assert.equal(two.parallelism, 2);
+    const a = await annotateFrames({ detector: one, framesDir, frames, policy });
+    const b = await annotateFrames({ detector: two, framesDir, frames, policy });
+    assert.ok(a.labels >= 10, `labels ${a.labels}`);
+    assert.deepEqual(b.frames.map((f) => f.labels), a.frames.map((f) => f.labels));
+  } finally {
+    await Promise.all([one.close(), two.close()]);
+  }
 });

@@ -17,7 +17,8 @@ import { loadFor } from '../context.js';
 
 /** Resolve --model to a detector: deployed | pretrained | teacher | vN | a path to an ONNX file. */
 export async function resolveDetector(deps: ActivityDeps, camera: CameraConfig, which: string): Promise<Detector> {
-  if (which === 'teacher') return createTeacherDetector(await resolveTeacherModel(deps, camera.teacher), camera.teacher);
+  // one frame at a time here: one session with every thread (lowest latency)
+  if (which === 'teacher') return createTeacherDetector(await resolveTeacherModel(deps, camera.teacher), camera.teacher, { sessions: 1 });
   let file: string;
   if (which === 'deployed') {
     const current = await readCurrent(deps.dataDir, camera.id);

@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 import warnings
+from typing import Any, Callable
 
 import torch
 
@@ -73,29 +74,27 @@ def bench(net: torch.nn.Module, ds: DetectionDataset, device: torch.device, batc
     step_fn = TrainStep(net, opt2, device, amp_mode)
     sampler = EpochSampler(len(ds), 0)
     loader = make_loader(ds, batch, workers, device, sampler)
-    done, epoch, t0 = 0, 0, 0.0
-    pending: torch.Tensor | None = None
-    while done < warmup + steps:
-        ds.set_epoch(epoch)
-        sampler.set_epoch(epoch)
-        for b in loader:
-            if done == warmup:
-                _sync(device)
-                t0 = time.perf_counter()
-            b = step_fn.to_device(b)
-            loss = step_fn(b)
-            if pending is not None and not torch.isfinite(pending):  # checked one step late, as the trainer does
-                raise BadInput("non-finite loss in bench")
-            pending = loss
-            done += 1
-            if done >= warmup + steps:
-                break
-        epoch += 1
-    _sync(device)
-    trainer = steps * batch / (time.perf_counter() - t0)
+    pending: list[torch.Tensor] = []
+
+    def train_step(b: dict[str, torch.Tensor]) -> None:
+        loss = step_fn(step_fn.to_device(b))
+        if pending and not torch.isfinite(pending.pop()):  # checked one step late, as the trainer does
+            raise BadInput("non-finite loss in bench")
+        pending.append(loss)
+
+    trainer = steps * batch / _timed_batches(loader, ds, sampler, device, warmup, steps, train_step)
     # (c) the data pipeline alone (batches to the device + augmentation, no model): when the trainer
     # path is slow, this says whether the input side or the step is the limit
-    done, epoch = 0, 0
+    loader_rate = steps * batch / _timed_batches(loader, ds, sampler, device, warmup, steps,
+                                                 lambda b: batch_images(step_fn.to_device(b)))
+    return {"bareImgPerSec": bare, "trainerImgPerSec": trainer, "ratio": trainer / bare,
+            "loaderImgPerSec": loader_rate, "amp": step_fn.amp_name}
+
+
+def _timed_batches(loader: Any, ds: DetectionDataset, sampler: EpochSampler, device: torch.device, warmup: int,
+                   steps: int, fn: Callable[[dict[str, torch.Tensor]], object]) -> float:
+    """Seconds `fn` takes over `steps` loader batches after `warmup` untimed ones (epochs roll over)."""
+    done, epoch, t0 = 0, 0, 0.0
     while done < warmup + steps:
         ds.set_epoch(epoch)
         sampler.set_epoch(epoch)
@@ -103,15 +102,13 @@ def bench(net: torch.nn.Module, ds: DetectionDataset, device: torch.device, batc
             if done == warmup:
                 _sync(device)
                 t0 = time.perf_counter()
-            batch_images(step_fn.to_device(b))
+            fn(b)
             done += 1
             if done >= warmup + steps:
                 break
         epoch += 1
     _sync(device)
-    loader_rate = steps * batch / (time.perf_counter() - t0)
-    return {"bareImgPerSec": bare, "trainerImgPerSec": trainer, "ratio": trainer / bare,
-            "loaderImgPerSec": loader_rate, "amp": step_fn.amp_name}
+    return time.perf_counter() - t0
 
 
 def run_bench(a: argparse.Namespace) -> int:

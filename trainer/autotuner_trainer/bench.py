@@ -13,7 +13,7 @@ import torch
 from .data import DetectionDataset, EpochSampler, InMemoryDataset, batch_images, read_dataset, synthetic_frames
 from .errors import BadInput
 from .loss import centernet_loss
-from .train import AMP_CHOICES, TrainStep, make_loader, make_optimizer, resolve_device, seed_all
+from .train import AMP_CHOICES, TrainStep, make_loader, make_optimizer, resolve_device, seed_all, to_training_layout
 
 
 def add_bench_args(p: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def _sync(device: torch.device) -> None:
 
 def bench(net: torch.nn.Module, ds: DetectionDataset, device: torch.device, batch: int, steps: int, warmup: int,
           workers: int, amp_mode: str = "auto") -> dict[str, float | str]:
-    net.to(device).train()
+    to_training_layout(net, device).train()
     # (a) bare loop: one fixed batch already on the device, no data pipeline
     items = [ds[i % len(ds)] for i in range(batch)]
     fixed = {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}

@@ -194,9 +194,8 @@ def apply_augment(imgs: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
 
 def batch_images(batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """The model input of a collated batch: augmented when the batch carries parameters, else as float."""
-    if "aug" in batch:
-        return apply_augment(batch["image"], batch["aug"])
-    return batch["image"].float()
+    x = apply_augment(batch["image"], batch["aug"]) if "aug" in batch else batch["image"].float()
+    return x.contiguous(memory_format=torch.channels_last)  # the layout the training net is in
 
 
 class DetectionDataset(Dataset):

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '../artifacts/store.js';
@@ -47,6 +47,57 @@ function pidFile(dataDir: string): string {
   return path.join(dataDir, 'temporal', 'server.pid');
 }
 
+function dbFile(dataDir: string): string {
+  return path.join(dataDir, 'temporal', 'temporal.db');
+}
+
+/**
+ * Dev servers running on this data dir's database, found by their command line (Linux /proc):
+ * also those whose pid file is gone, e.g. after the data dir was deleted while they ran.
+ */
+export async function findDevServers(dataDir: string): Promise<number[]> {
+  const db = path.resolve(dbFile(dataDir));
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return []; // no /proc (macOS): only the pid file can tell
+  }
+  const found: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let argv: string[];
+    try {
+      argv = (await readFile(`/proc/${e}/cmdline`, 'utf8')).split('\0');
+    } catch {
+      continue; // exited meanwhile, or not ours to read
+    }
+    const i = argv.indexOf('--db-filename');
+    if (argv.includes('start-dev') && i >= 0 && path.resolve(argv[i + 1] ?? '') === db) found.push(Number(e));
+  }
+  return found;
+}
+
+async function killAndWait(pids: readonly number[], address: string, timeoutMs = 15_000): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (Date.now() < deadline && (pids.some(alive) || (await isTemporalUp(address)))) await sleep(200);
+}
+
 export async function waitForTemporal(address: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -80,9 +131,17 @@ export async function runDevServerForeground(o: DevServerOptions): Promise<numbe
  * Start the dev server detached (it outlives this process, so the Web UI link stays valid),
  * logging to <dataDir>/temporal/server.log. No-op when a server already answers.
  */
-export async function ensureDevServer(o: DevServerOptions, timeoutMs = 60_000): Promise<{ started: boolean; pid?: number; log: string }> {
+export async function ensureDevServer(o: DevServerOptions, timeoutMs = 60_000): Promise<{ started: boolean; pid?: number; log: string; replaced?: number[] }> {
   const log = path.join(o.dataDir, 'temporal', 'server.log');
-  if (await isTemporalUp(o.address)) return { started: false, log };
+  let replaced: number[] | undefined;
+  if (await isTemporalUp(o.address)) {
+    // Our dev server, but its database file was deleted under it (`rm -rf .autotuner` while it
+    // ran): it still answers, then fails every call. Replace it with one on a fresh database.
+    const orphans = existsSync(dbFile(o.dataDir)) ? [] : await findDevServers(o.dataDir);
+    if (!orphans.length) return { started: false, log };
+    await killAndWait(orphans, o.address);
+    replaced = orphans;
+  }
   await mkdir(path.dirname(log), { recursive: true });
   const fd = openSync(log, 'a');
   const child = spawn(temporalCli(), devServerArgs(o), { stdio: ['ignore', fd, fd], detached: true });
@@ -95,21 +154,25 @@ export async function ensureDevServer(o: DevServerOptions, timeoutMs = 60_000): 
   child.unref();
   await writeFileAtomic(pidFile(o.dataDir), String(child.pid));
   await waitForTemporal(o.address, timeoutMs, child);
-  return { started: true, pid: child.pid, log };
+  return { started: true, pid: child.pid, log, ...(replaced ? { replaced } : {}) };
 }
 
+/** Stop the dev server of this data dir: the one in its pid file, and any other on its database. */
 export async function stopDevServer(dataDir: string): Promise<boolean> {
-  let pid: number;
+  const pids = new Set(await findDevServers(dataDir));
   try {
-    pid = Number((await readFile(pidFile(dataDir), 'utf8')).trim());
+    const recorded = Number((await readFile(pidFile(dataDir), 'utf8')).trim());
+    if (recorded > 0) pids.add(recorded);
   } catch {
-    return false;
+    /* no pid file */
   }
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    /* not running */
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* not running */
+    }
   }
   await rm(pidFile(dataDir), { force: true });
-  return true;
+  return pids.size > 0;
 }

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startTune } from '../../src/client/tune.js';
-import { waitForTemporal } from '../../src/temporal/dev-server.js';
+import { ensureDevServer, findDevServers, stopDevServer, waitForTemporal } from '../../src/temporal/dev-server.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 import { VTEST } from './env.js';
 
@@ -66,4 +66,36 @@ test('autotuner server: search attributes registered, history survives a restart
   } finally {
     await stop(server);
   }
+});
+
+test('a dev server whose data dir was deleted while it ran is found without its pid file and replaced', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'autotuner-orphan-'));
+  const dataDir = path.join(dir, 'data');
+  const o = { dataDir, address: `127.0.0.1:${await freePort()}`, uiPort: await freePort(), namespace: 'default' };
+  const first = await ensureDevServer(o);
+  try {
+    assert.equal(first.started, true);
+    assert.deepEqual(await findDevServers(dataDir), [first.pid]);
+    assert.equal((await ensureDevServer(o)).started, false, 'a healthy server is kept');
+    await rm(dataDir, { recursive: true, force: true }); // `rm -rf .autotuner` while it runs: its database is gone
+    const second = await ensureDevServer(o);
+    assert.equal(second.started, true);
+    assert.deepEqual(second.replaced, [first.pid]);
+    const connection = await Connection.connect({ address: o.address });
+    try {
+      // the fresh server really works: it takes a run (the orphan failed every call)
+      const client = new Client({ connection });
+      const h = await client.workflow.start('tuneCamera', { taskQueue: 'nobody', workflowId: 'orphan-check', args: [] });
+      await h.terminate('test done');
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await rm(path.join(dataDir, 'temporal', 'server.pid'), { force: true }); // stop must not need it
+    assert.equal(await stopDevServer(dataDir), true);
+    await rm(dir, { recursive: true, force: true });
+  }
+  const deadline = Date.now() + 15_000;
+  while ((await findDevServers(dataDir)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(await findDevServers(dataDir), [], 'stopped');
 });

@@ -33,11 +33,14 @@ export function register(program: Command): void {
       }
       const { address, namespace } = temporalTarget(loaded.config);
       const dataDir = path.resolve(loaded.dir, loaded.config.dataDir);
-      if (!(await isTemporalUp(address))) {
-        if (process.env.TEMPORAL_ADDRESS) throw new Error(`TEMPORAL_ADDRESS=${address} does not answer; unset it to use the embedded dev server`);
-        say(`starting the Temporal dev server on ${address} (left running for the Web UI; "autotuner server stop" stops it)`);
+      if (process.env.TEMPORAL_ADDRESS) {
+        if (!(await isTemporalUp(address))) throw new Error(`TEMPORAL_ADDRESS=${address} does not answer; unset it to use the embedded dev server`);
+      } else {
+        // a no-op when a healthy server answers; replaces our own dev server if it lost its database
+        if (!(await isTemporalUp(address))) say(`starting the Temporal dev server on ${address} (left running for the Web UI; "autotuner server stop" stops it)`);
         const s = await ensureDevServer({ dataDir, address, namespace, uiPort: loaded.config.temporal.uiPort });
-        say(`  log: ${s.log}`);
+        if (s.replaced) say(`the dev server on ${address} (pid ${s.replaced.join(', ')}) had lost its database (${dataDir} deleted while it ran): replaced it with a fresh one`);
+        if (s.started) say(`  log: ${s.log}`);
       }
       await withClient(loaded, async (client) => {
         await ensureSearchAttributes(client, namespace);

@@ -121,3 +121,18 @@ test('dataset: written labels read back to the same boxes; empty frames get empt
   assert.equal(ds.frames[1]!.labels.length, 0);
   assert.ok(ds.frames[0]!.image.endsWith(path.join('images', 'f0.jpg')));
 });
+
+test('a corrupt frame fails the run with the file named; frames labelled meanwhile stay in scratch', async () => {
+  const dir = await makeFrames(5);
+  const m = await readSampleManifest(dir);
+  await import('node:fs/promises').then((fs) => fs.writeFile(path.join(dir, 'images', 'f2.jpg'), 'not a jpeg'));
+  const scratchDir = path.join(dir, 'scratch');
+  const teacher = new FakeTeacher();
+  await assert.rejects(
+    annotateFrames({ detector: teacher, framesDir: dir, frames: m.frames, policy: { ...policy, crops: false }, scratchDir }),
+    (err: Error) => err.name === 'FrameDecodeError' && err.message.includes(path.join(dir, 'images', 'f2.jpg')),
+  );
+  const saved = (await readdir(scratchDir)).sort();
+  assert.ok(!saved.includes('f2.json'));
+  assert.equal(saved.length, teacher.calls, 'every frame the teacher finished was kept');
+});

@@ -4,7 +4,7 @@ import type { Detection, Detector, RgbFrame } from './types.js';
 import { type Decoder, type Layout, type OutputTensor, ModelLayoutError, selectDecoder } from './decoders/index.js';
 import { nms } from './nms.js';
 import { type InputTransform, type PreprocessSpec, type ResizeMode, preprocessInto, toOriginal } from './preprocess.js';
-import { type ProviderName, checkProvider, sessionOptions } from './providers.js';
+import { type ProviderName, checkProvider, sessionOptions, splitThreads } from './providers.js';
 import { type SessionRunner, createInlineRunner, createRunnerPool, createThreadRunner } from './session-worker.js';
 
 export interface Normalization {
@@ -120,13 +120,12 @@ export class OnnxDetector implements Detector {
     const inline = opts.workerThread === false;
     // sessions on one thread could not run at once: parallel sessions need their own threads
     const sessions = inline ? 1 : Math.max(1, opts.sessions ?? 1);
-    const threads = opts.threads ?? os.availableParallelism();
-    const so = sessionOptions(provider, Math.max(1, Math.floor(threads / sessions)));
+    const threads = splitThreads(opts.threads ?? os.availableParallelism(), sessions);
     let runner: SessionRunner;
     try {
-      if (inline) runner = await createInlineRunner(opts.model, so);
+      if (inline) runner = await createInlineRunner(opts.model, sessionOptions(provider, threads[0]));
       else {
-        const made = await Promise.allSettled(Array.from({ length: sessions }, () => createThreadRunner(opts.model, so)));
+        const made = await Promise.allSettled(threads.map((t) => createThreadRunner(opts.model, sessionOptions(provider, t))));
         const ok = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
         const bad = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
         if (bad) {

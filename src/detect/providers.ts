@@ -48,24 +48,33 @@ export function checkProvider(name: ProviderName): void {
   }
 }
 
-/** How inference is spread over the machine: parallel sessions (one frame each) x op threads each. */
+/** How inference is spread over the machine: parallel sessions (one frame each), op threads of each. */
 export interface InferencePlan {
   sessions: number;
-  threadsPerSession: number;
+  /** op threads of each session; the budget is shared out whole (5 threads, 4 sessions: 2,1,1,1) */
+  threads: number[];
+}
+
+/** `total` op threads over `sessions` sessions, none idle: the first `total % sessions` get one more. */
+export function splitThreads(total: number, sessions: number): number[] {
+  const t = Math.max(1, total);
+  const n = Math.max(1, sessions);
+  return Array.from({ length: n }, (_, k) => Math.max(1, Math.floor(t / n) + (k < t % n ? 1 : 0)));
 }
 
 /**
  * Throughput plan for batch-1 detectors on CPU: frames in parallel beat op-level threads. The
- * built-in teacher on 2 cores ran 44 frames/s as 2 sessions x 1 thread vs 26 as 1 session x 2
- * threads (its convolutions split poorly across threads). Up to 4 sessions, the cores shared out;
- * GPU providers keep one session (the device is the parallel part).
+ * built-in teacher on 2 cores ran 40-44 frames/s as 2 sessions x 1 thread vs 26-36 as 1 session x 2
+ * threads (its convolutions split poorly across threads). Up to 4 sessions, the threads shared
+ * out; GPU providers keep one session (the device is the parallel part).
  * `threads` (config) is the total op-thread budget; `sessions` forces the number of streams.
  */
 export function inferencePlan(provider: ProviderName, o: { threads?: number; sessions?: number } = {}, cores = os.availableParallelism()): InferencePlan {
   const budget = Math.max(1, o.threads ?? cores);
-  if (provider !== 'cpu') return { sessions: Math.max(1, o.sessions ?? 1), threadsPerSession: budget };
-  const sessions = Math.max(1, Math.min(o.sessions ?? Math.min(4, budget), budget));
-  return { sessions, threadsPerSession: Math.max(1, Math.floor(budget / sessions)) };
+  const wanted = o.sessions ?? (provider === 'cpu' ? Math.min(4, budget) : 1);
+  // on CPU no more sessions than threads (each needs one); GPU sessions mostly wait on the device
+  const sessions = Math.max(1, provider === 'cpu' ? Math.min(wanted, budget) : wanted);
+  return { sessions, threads: splitThreads(budget, sessions) };
 }
 
 /** Session options chosen on purpose: one inference stream, its op threads sized to the machine. */

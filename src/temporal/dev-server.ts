@@ -78,24 +78,35 @@ export async function findDevServers(dataDir: string): Promise<number[]> {
   return found;
 }
 
-async function killAndWait(pids: readonly number[], address: string, timeoutMs = 15_000): Promise<void> {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
-  const deadline = Date.now() + timeoutMs;
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
+}
+
+/** SIGTERM, then SIGKILL for what is still there after `graceMs`; resolves once all are gone (or throws). */
+async function killAll(pids: readonly number[], graceMs = 10_000): Promise<void> {
+  const signal = (sig: NodeJS.Signals): void => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
     }
   };
-  while (Date.now() < deadline && (pids.some(alive) || (await isTemporalUp(address)))) await sleep(200);
+  const waitGone = async (ms: number): Promise<boolean> => {
+    const deadline = Date.now() + ms;
+    while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+    return !pids.some(alive);
+  };
+  signal('SIGTERM');
+  if (await waitGone(graceMs)) return;
+  signal('SIGKILL');
+  if (!(await waitGone(5_000))) throw new Error(`could not stop the Temporal dev server (pid ${pids.filter(alive).join(', ')})`);
 }
 
 export async function waitForTemporal(address: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
@@ -139,7 +150,11 @@ export async function ensureDevServer(o: DevServerOptions, timeoutMs = 60_000): 
     // ran): it still answers, then fails every call. Replace it with one on a fresh database.
     const orphans = existsSync(dbFile(o.dataDir)) ? [] : await findDevServers(o.dataDir);
     if (!orphans.length) return { started: false, log };
-    await killAndWait(orphans, o.address);
+    await killAll(orphans);
+    if (await isTemporalUp(o.address)) {
+      // the one that answers is not ours (ours ran on another address): leave both alone
+      throw new Error(`a Temporal server answers at ${o.address} that autotuner did not start, and our dev server for ${o.dataDir} had lost its database (stopped it): stop the other server or set temporal.address`);
+    }
     replaced = orphans;
   }
   await mkdir(path.dirname(log), { recursive: true });
@@ -159,20 +174,17 @@ export async function ensureDevServer(o: DevServerOptions, timeoutMs = 60_000): 
 
 /** Stop the dev server of this data dir: the one in its pid file, and any other on its database. */
 export async function stopDevServer(dataDir: string): Promise<boolean> {
-  const pids = new Set(await findDevServers(dataDir));
+  const found = await findDevServers(dataDir);
+  const pids = new Set(found);
   try {
     const recorded = Number((await readFile(pidFile(dataDir), 'utf8')).trim());
-    if (recorded > 0) pids.add(recorded);
+    // With /proc the recorded pid must also be a dev server on this database: a stale pid file
+    // (after a reboot, or a crash) can name a pid some other program has since been given.
+    if (recorded > 0 && !existsSync('/proc/self/cmdline')) pids.add(recorded);
   } catch {
     /* no pid file */
   }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* not running */
-    }
-  }
+  if (pids.size) await killAll([...pids]);
   await rm(pidFile(dataDir), { force: true });
   return pids.size > 0;
 }

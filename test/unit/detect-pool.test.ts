@@ -48,12 +48,14 @@ test('runner pool: a failing run frees its session for the next caller', async (
   assert.deepEqual(r.map((x) => x.outputs[0]!.data[0]), [2, 3, 4]);
 });
 
-test('inference plan: frames in parallel on CPU, the thread budget shared out; one session on GPUs', () => {
-  assert.deepEqual(inferencePlan('cpu', {}, 2), { sessions: 2, threadsPerSession: 1 });
-  assert.deepEqual(inferencePlan('cpu', {}, 16), { sessions: 4, threadsPerSession: 4 });
-  assert.deepEqual(inferencePlan('cpu', {}, 1), { sessions: 1, threadsPerSession: 1 });
-  assert.deepEqual(inferencePlan('cpu', { threads: 1 }, 16), { sessions: 1, threadsPerSession: 1 });
-  assert.deepEqual(inferencePlan('cpu', { sessions: 1 }, 8), { sessions: 1, threadsPerSession: 8 });
-  assert.deepEqual(inferencePlan('cpu', { threads: 2, sessions: 3 }, 8), { sessions: 2, threadsPerSession: 1 }, 'no more sessions than threads');
-  assert.deepEqual(inferencePlan('cuda', {}, 16), { sessions: 1, threadsPerSession: 16 });
+test('inference plan: frames in parallel on CPU, every op thread used; one session on GPUs', () => {
+  assert.deepEqual(inferencePlan('cpu', {}, 2), { sessions: 2, threads: [1, 1] });
+  assert.deepEqual(inferencePlan('cpu', {}, 16), { sessions: 4, threads: [4, 4, 4, 4] });
+  assert.deepEqual(inferencePlan('cpu', {}, 7), { sessions: 4, threads: [2, 2, 2, 1] }, 'no core left idle');
+  assert.deepEqual(inferencePlan('cpu', {}, 1), { sessions: 1, threads: [1] });
+  assert.deepEqual(inferencePlan('cpu', { threads: 1 }, 16), { sessions: 1, threads: [1] });
+  assert.deepEqual(inferencePlan('cpu', { sessions: 1 }, 8), { sessions: 1, threads: [8] });
+  assert.deepEqual(inferencePlan('cpu', { threads: 2, sessions: 3 }, 8), { sessions: 2, threads: [1, 1] }, 'no more sessions than threads');
+  assert.deepEqual(inferencePlan('cuda', {}, 16), { sessions: 1, threads: [16] });
+  assert.deepEqual(inferencePlan('cuda', { sessions: 2 }, 16), { sessions: 2, threads: [8, 8] });
 });

@@ -83,6 +83,8 @@ def bench(net: torch.nn.Module, ds: DetectionDataset, device: torch.device, batc
         pending.append(loss)
 
     trainer = steps * batch / _timed_batches(loader, ds, sampler, device, warmup, steps, train_step)
+    if pending and not torch.isfinite(pending.pop()):
+        raise BadInput("non-finite loss in bench")
     # (c) the data pipeline alone (batches to the device + augmentation, no model): when the trainer
     # path is slow, this says whether the input side or the step is the limit
     loader_rate = steps * batch / _timed_batches(loader, ds, sampler, device, warmup, steps,

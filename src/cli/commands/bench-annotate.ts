@@ -18,7 +18,7 @@ export function registerBench(bench: Command): void {
       const camera = o.camera ? findCamera(loaded.config, o.camera) : loaded.config.cameras[0]!;
       const deps = makeDeps(loaded.config, loaded.dir);
       const r = await runAnnotateBench({ deps, camera, frames: o.frames, framesDir: o.framesDir, log: (l) => console.error(l) });
-      console.log(`teacher ${r.model} (${r.layout}), ${r.frames} frames, ${r.sessions} session(s) x ${r.threadsPerSession} thread(s)`);
+      console.log(`teacher ${r.model} (${r.layout}), ${r.frames} frames, ${r.sessions} session(s), op threads ${r.threads.join('+')}`);
       console.log(`bare model          ${r.bareFps.toFixed(2)} frames/s (same sessions and threads, tensors made beforehand)`);
       console.log(`annotate loop       ${r.teacherFps.toFixed(2)} frames/s`);
       console.log(`overhead            ${r.overhead.toFixed(3)} (target <= 1.10)`);
@@ -33,7 +33,7 @@ export function registerBench(bench: Command): void {
           bareSerialFps: r.bareSerialFps,
           speedupVsSerial: r.speedupVsSerial,
           sessions: r.sessions,
-          threadsPerSession: r.threadsPerSession,
+          threads: r.threads,
           cropsCostSec: r.cropsCostSec,
           ttaCostSec: r.ttaCostSec,
         });

@@ -5,6 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { inferencePlan } from '../../src/detect/providers.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/autotuner.js');
@@ -54,6 +55,8 @@ test('doctor checks the install and reports JSON', async () => {
     assert.equal(byName[name], true, `${name} ok`);
   }
   assert.equal(byName['temporal server'], false, 'no server at the address');
+  const plan = report.checks.find((c: { name: string }) => c.name === 'teacher plan') as { detail: string };
+  assert.match(plan.detail, new RegExp(`^${inferencePlan('cpu').sessions} session\\(s\\), op threads [0-9+]+ \\(${os.availableParallelism()} cores`));
   assert.equal(report.ok, true, 'an absent server is a warning, not a failure');
   assert.equal(r.code, 0);
 });

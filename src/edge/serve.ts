@@ -14,7 +14,9 @@ import { promisify } from 'node:util';
 import type { Detection, RgbFrame } from '../detect/types.js';
 import type { OnnxDetector } from '../detect/onnx-detector.js';
 import { createStudentDetector } from '../detect/teacher-model.js';
-import { locateFfmpeg } from '../video/ffmpeg.js';
+import { stderrTail } from '../video/errors.js';
+import { locateFfmpeg, parseHeader } from '../video/ffmpeg.js';
+import { redactText } from '../video/redact.js';
 import { currentPointerPath, edgeDir, readCurrent } from './deploy.js';
 
 const execFileP = promisify(execFile);
@@ -35,7 +37,6 @@ export interface EdgeServerOptions {
   pollMs?: number;
   minScore?: number;
   ffmpeg?: string;
-  ffprobe?: string;
   log?: (msg: string) => void;
 }
 
@@ -76,11 +77,18 @@ export function ffmpegArgs(source: string): string[] {
   return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 }
 
-async function probeSize(ffprobe: string, source: string): Promise<{ width: number; height: number }> {
-  const { stdout } = await execFileP(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'json', source.replace(/^file:\/\//, '')], { timeout: 30_000 });
-  const s = (JSON.parse(stdout) as { streams?: { width?: number; height?: number }[] }).streams?.[0];
-  if (!s?.width || !s.height) throw new Error(`cannot read the video size of ${source}`);
-  return { width: s.width, height: s.height };
+/** The video size, from ffmpeg's own log: ffmpeg-static ships no ffprobe. */
+async function probeSize(ffmpeg: string, source: string): Promise<{ width: number; height: number }> {
+  const input = isLiveUrl(source) ? source : source.replace(/^file:\/\//, '');
+  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-i', input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'];
+  // ffmpeg exits non-zero on a broken source but has printed the header by then if it got that far
+  const stderr = await execFileP(ffmpeg, args, { timeout: 30_000, maxBuffer: 4 << 20 }).then(
+    (r) => r.stderr,
+    (e: { stderr?: string }) => e.stderr ?? '',
+  );
+  const v = parseHeader(stderr).input;
+  if (!v?.width || !v.height) throw new Error(`cannot read the video size of ${redactText(source, source)}: ${stderrTail(stderr, source, 2) || 'ffmpeg printed nothing'}`);
+  return { width: v.width, height: v.height };
 }
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -88,7 +96,6 @@ const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace
 export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServer> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const ffmpeg = opts.ffmpeg ?? (await locateFfmpeg()).path;
-  const ffprobe = opts.ffprobe ?? process.env.FFPROBE_PATH ?? 'ffprobe';
   const pollMs = opts.pollMs ?? 1000;
   const minScore = opts.minScore ?? 0.25;
   const started = Date.now();
@@ -188,7 +195,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
   };
 
   for (const cam of opts.cameras) {
-    const { width, height } = await probeSize(ffprobe, cam.source);
+    const { width, height } = await probeSize(ffmpeg, cam.source);
     const st: CameraState = {
       cam, width, height, model: null, version: null, sha256: null, framesDecoded: 0, framesInferred: 0, reloads: 0, reloadErrors: 0,
       lastLatencyMs: 0, inferTimes: [], latest: null, pending: null, busy: false, ffmpeg: null, watcher: null, poll: null, reloading: null,
@@ -274,10 +281,13 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
         st.watcher?.close();
         if (st.poll) clearInterval(st.poll);
         const child = st.ffmpeg;
-        if (child) {
+        if (child && child.exitCode === null && child.signalCode === null) {
           const exited = new Promise((r) => child.once('exit', r));
           child.kill('SIGTERM');
+          // ffmpeg 7 can sit on SIGTERM while it paces a looped file (-re): it only decodes, so kill it.
+          const force = setTimeout(() => child.kill('SIGKILL'), 2000);
           await exited;
+          clearTimeout(force);
         }
         await st.reloading;
         await waitIdle(st);

@@ -57,7 +57,8 @@ const EMPTY = [
   /matches no streams/i,
   /does not contain any stream/i,
   /output file is empty/i,
-  /cannot determine format of input stream .* after eof/i,
+  /cannot determine format of input (stream )?\S+ after eof/i, // "input 0:0" since ffmpeg 7
+  /nothing was written into output file, because at least one of its streams received no packets/i,
   /EOF before video frames/i,
 ];
 const INVALID_HINTS: Array<[RegExp, string]> = [
@@ -72,12 +73,15 @@ const INVALID_HINTS: Array<[RegExp, string]> = [
   [/corrupt decoded frame|truncated|partial file/i, 'corrupt or truncated video'],
 ];
 
+/** Progress and end-of-run statistics (ffmpeg 7 prefixes them with "[out#0/mux @ 0x…]"): counts, not causes. */
+const STATS_LINE = /^(\[[^\]]*\]\s*)?(frame=|size=|video:|progress=|out_time|bitrate=|speed=|(Input|Output) (stream|file) #|Total: \d+ packets|Statistics: )/;
+
 /** Last `n` meaningful stderr lines, redacted. */
 export function stderrTail(stderr: string, source: string, n = 8): string {
   const lines = stderr
     .split(/\r?\n/)
     .map((l) => l.trim())
-    .filter((l) => l && !/^(frame=|size=|video:|progress=|out_time|bitrate=|speed=)/.test(l));
+    .filter((l) => l && !STATS_LINE.test(l));
   return redactText(lines.slice(-n).join('\n'), source);
 }
 

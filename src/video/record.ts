@@ -118,7 +118,17 @@ interface RunResult {
   stalled: boolean;
 }
 
-/** Run ffmpeg with `-progress pipe:1`, report progress blocks, kill it when it stalls. */
+/**
+ * Video frames the output got, from the end summary ffmpeg prints at `-v verbose` ("Output stream #0:0 (video):
+ * 30 frames encoded; 30 packets muxed"); null when there is none (ffmpeg died first). The summary, not
+ * -progress, is the count: ffmpeg >= 6.1 leaves frame= out of -progress when it copies a stream.
+ */
+export function muxedVideoFrames(stderr: string): number | null {
+  const m = /Output stream #0:\d+ \(video\): (?:(\d+) frames encoded; )?(\d+) packets muxed/.exec(stderr);
+  return m ? Number(m[1] ?? m[2]) : null;
+}
+
+/** Run ffmpeg with `-progress pipe:1` (and `-v verbose` for the end summary), report progress blocks, kill it when it stalls. */
 async function runWithProgress(
   args: string[],
   opts: { signal?: AbortSignal; stallSeconds: number; onBlock?: (frames: number, outSeconds: number) => void },
@@ -138,6 +148,9 @@ async function runWithProgress(
     }
   }, 500);
   let pending = '';
+  // ffmpeg >= 6.1 reports no frame= for stream copy: estimate from the output time and the input's frame rate.
+  let sawFrameKey = false;
+  let inputFps: number | undefined;
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (s: string) => {
     last = Date.now();
@@ -146,9 +159,17 @@ async function runWithProgress(
     pending = lines.pop() ?? '';
     for (const line of lines) {
       const [k, v] = line.split('=');
-      if (k === 'frame') frames = Number(v) || frames;
-      else if (k === 'out_time_us' && v && v !== 'N/A') outSeconds = Math.max(outSeconds, Number(v) / 1e6);
-      else if (k === 'progress') opts.onBlock?.(frames, outSeconds);
+      if (k === 'frame') {
+        sawFrameKey = true;
+        frames = Number(v) || frames;
+      } else if (k === 'out_time_us' && v && v !== 'N/A') outSeconds = Math.max(outSeconds, Number(v) / 1e6);
+      else if (k === 'progress') {
+        if (!sawFrameKey && outSeconds > 0) {
+          inputFps ||= parseHeader(stderr.toString()).input?.fps;
+          if (inputFps) frames = Math.round(outSeconds * inputFps);
+        }
+        opts.onBlock?.(frames, outSeconds);
+      }
     }
   });
   child.stderr.setEncoding('utf8');
@@ -161,7 +182,9 @@ async function runWithProgress(
       child.once('error', reject);
       child.once('close', (c, sig) => resolve({ code: c, signal: sig }));
     });
-    return { code, signal, stderr: stderr.toString(), frames, outSeconds, stalled };
+    const text = stderr.toString();
+    // The exact count, from the end summary, on every ffmpeg version (progress may have estimated it).
+    return { code, signal, stderr: text, frames: muxedVideoFrames(text) ?? (sawFrameKey ? frames : 0), outSeconds, stalled };
   } finally {
     clearInterval(watchdog);
     unsubscribe();
@@ -201,7 +224,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   if (!fileDone && (remaining === undefined || remaining > 0.05)) {
     const attempt = async (reencode: boolean): Promise<RunResult> => {
       const listNo = (await readdir(opts.workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).length;
-      const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'info', '-progress', 'pipe:1'];
+      const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'verbose', '-progress', 'pipe:1'];
       // Files resume where the finished segments end (a keyframe); a live stream simply goes on.
       if (!isLiveSource(opts.source) && doneSeconds > 0) args.push('-ss', doneSeconds.toFixed(3));
       args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec }));
@@ -283,7 +306,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   // concat demuxer list: paths are quoted with ' escaped as '\'' per its syntax.
   await writeFile(list, segments.map((s) => `file '${path.join(opts.workDir, s.file).replace(/'/g, "'\\''")}'`).join('\n') + '\n');
   const remux = await runWithProgress(
-    ['-hide_banner', '-nostdin', '-nostats', '-v', 'info', '-progress', 'pipe:1', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-c', 'copy', '-y', clip],
+    ['-hide_banner', '-nostdin', '-nostats', '-v', 'verbose', '-progress', 'pipe:1', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-c', 'copy', '-y', clip],
     { signal: opts.signal, stallSeconds: 60 },
   );
   if (remux.code !== 0) {

@@ -11,8 +11,9 @@ import { parseConfig } from '../../src/config/load.js';
 import type { CaptureResult, RunContext, SampleResult } from '../../src/pipeline/types.js';
 import { captureWorkDir } from '../../src/video/capture-step.js';
 import { decodeFrames } from '../../src/video/decode.js';
-import { recordSource } from '../../src/video/record.js';
+import { muxedVideoFrames, recordSource } from '../../src/video/record.js';
 import type { ActivityDeps } from '../../src/worker/deps.js';
+import { stderrTail } from '../../src/video/errors.js';
 import { closedPort, cutDemo, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('capture');
@@ -131,4 +132,23 @@ test('capture activity retried after a crash continues from the finished segment
   const frames: number[] = [];
   await decodeFrames({ source: await deps.store.localPath(captured.clip) }, (f) => frames.push(f.index));
   assert.equal(frames.length, 30);
+});
+
+// ffmpeg >= 6.1 prints no frame= in -progress for a stream copy, so the count comes from the -v verbose end
+// summary. These are the real summaries of Debian's ffmpeg 5.1 and the static ffmpeg 7.0 on vtest.avi.
+test('frames are counted from the end summary of ffmpeg 5.1 and 7.0, copied or encoded', () => {
+  const v51copy = '  Input stream #0:0 (video): 795 packets read (8108111 bytes); \n  Total: 795 packets (8108111 bytes) demuxed\n' +
+    '  Output stream #0:0 (video): 795 packets muxed (8108111 bytes); \n  Total: 795 packets (8108111 bytes) muxed\n';
+  const v70copy = "[out#0/segment @ 0x1229b7c0] video:7918KiB audio:0KiB subtitle:0KiB other streams:0KiB global headers:0KiB muxing overhead: unknown\n" +
+    '[out#0/segment @ 0x1229b7c0]   Output stream #0:0 (video): 795 packets muxed (8108111 bytes); \n' +
+    '[out#0/segment @ 0x1229b7c0]   Total: 795 packets (8108111 bytes) muxed\n' +
+    '[in#0/avi @ 0x12285440]   Input stream #0:0 (video): 795 packets read (8108111 bytes); \n';
+  const v70encode = '[out#0/matroska @ 0x442e3000]   Output stream #0:0 (video): 30 frames encoded; 30 packets muxed (546281 bytes); \n' +
+    '[in#0/avi @ 0x442ccc80]   Input stream #0:0 (video): 48 packets read (595262 bytes); 40 frames decoded; 0 decode errors; \n';
+  assert.equal(muxedVideoFrames(v51copy), 795);
+  assert.equal(muxedVideoFrames(v70copy), 795);
+  assert.equal(muxedVideoFrames(v70encode), 30);
+  assert.equal(muxedVideoFrames('[in#0 @ 0x1] Error opening input: No such file or directory\n'), null);
+  // The summary is statistics, not a cause: error messages leave it out.
+  assert.equal(stderrTail(v51copy + v70copy + 'Conversion failed!\n', 'x.avi'), 'Conversion failed!');
 });

@@ -17,3 +17,13 @@ echo "== node tests"
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts)
 node --import tsx --test --test-concurrency=1 --test-timeout=900000 "${files[@]}"
+# ffmpeg changed in ways the capture depends on (6.1: no frame= in -progress for stream copy; 7: new error
+# wording, SIGTERM handling). Debian 12 has 5.1, so the ffmpeg-facing tests run again on a static ffmpeg 7
+# (PyPI imageio-ffmpeg: the one registry that ships a static build here).
+echo "== ffmpeg-facing tests again on ffmpeg 7"
+.venv/bin/python -c 'import imageio_ffmpeg' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check imageio-ffmpeg==0.7.0
+ff7="$TMPDIR/ffmpeg7"
+mkdir -p "$ff7" && ln -sf "$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" "$ff7/ffmpeg"
+"$ff7/ffmpeg" -hide_banner -version | sed -n 1p
+PATH="$ff7:$PATH" FFMPEG_PATH="$ff7/ffmpeg" node --import tsx --test --test-concurrency=1 --test-timeout=900000 \
+  test/unit/video-*.test.ts test/unit/sampling-*.test.ts test/unit/edge-deploy-serve.test.ts test/unit/bench-capture.test.ts

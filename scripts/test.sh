@@ -24,6 +24,11 @@ echo "== ffmpeg-facing tests again on ffmpeg 7"
 .venv/bin/python -c 'import imageio_ffmpeg' 2>/dev/null || .venv/bin/pip install -q --disable-pip-version-check imageio-ffmpeg==0.7.0
 ff7="$TMPDIR/ffmpeg7"
 mkdir -p "$ff7" && ln -sf "$(.venv/bin/python -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" "$ff7/ffmpeg"
-"$ff7/ffmpeg" -hide_banner -version | sed -n 1p
+# locateFfmpeg prefers an installed ffmpeg-static over FFMPEG_PATH (DESIGN.md's order): make sure this pass runs 7
+PATH="$ff7:$PATH" FFMPEG_PATH="$ff7/ffmpeg" node --import tsx --input-type=module -e "
+const { locateFfmpeg } = await import('./src/video/ffmpeg.ts');
+const f = await locateFfmpeg();
+console.log('ffmpeg for this pass:', f.version, '(' + f.source + ')');
+if (!f.version.startsWith('7.')) { console.error('expected ffmpeg 7 from FFMPEG_PATH, got ' + f.path); process.exit(1); }"
 PATH="$ff7:$PATH" FFMPEG_PATH="$ff7/ffmpeg" node --import tsx --test --test-concurrency=1 --test-timeout=900000 \
   test/unit/video-*.test.ts test/unit/sampling-*.test.ts test/unit/edge-deploy-serve.test.ts test/unit/bench-capture.test.ts

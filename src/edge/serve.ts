@@ -78,16 +78,25 @@ export function ffmpegArgs(source: string): string[] {
 }
 
 /** The video size, from ffmpeg's own log: ffmpeg-static ships no ffprobe. */
-async function probeSize(ffmpeg: string, source: string): Promise<{ width: number; height: number }> {
+export async function probeSize(ffmpeg: string, source: string): Promise<{ width: number; height: number }> {
   const input = isLiveUrl(source) ? source : source.replace(/^file:\/\//, '');
   const args = ['-hide_banner', '-nostdin', '-v', 'info', '-i', input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'];
   // ffmpeg exits non-zero on a broken source but has printed the header by then if it got that far
-  const stderr = await execFileP(ffmpeg, args, { timeout: 30_000, maxBuffer: 4 << 20 }).then(
+  let failure = '';
+  const stderr = await execFileP(ffmpeg, args, { timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 4 << 20 }).then(
     (r) => r.stderr,
-    (e: { stderr?: string }) => e.stderr ?? '',
+    (e: { stderr?: string; message?: string }) => {
+      failure = e.message ?? '';
+      return e.stderr ?? '';
+    },
   );
-  const v = parseHeader(stderr).input;
-  if (!v?.width || !v.height) throw new Error(`cannot read the video size of ${redactText(source, source)}: ${stderrTail(stderr, source, 2) || 'ffmpeg printed nothing'}`);
+  const h = parseHeader(stderr);
+  // the output's size: what the raw pipe delivers (a rotated phone video is turned upright)
+  const v = h.output?.width ? h.output : h.input;
+  if (!v?.width || !v.height) {
+    const why = stderrTail(stderr, source, 2).split('\n').join(' | ') || redactText(failure, source) || 'ffmpeg printed nothing';
+    throw new Error(`cannot read the video size of ${redactText(source, source)}: ${why}`);
+  }
   return { width: v.width, height: v.height };
 }
 

@@ -58,7 +58,7 @@ const EMPTY = [
   /does not contain any stream/i,
   /output file is empty/i,
   /cannot determine format of input (stream )?\S+ after eof/i, // "input 0:0" since ffmpeg 7
-  /nothing was written into output file, because at least one of its streams received no packets/i,
+  /nothing was written into output file.*because at least one of its streams received no packets/i, // 5.1 names the file
   /EOF before video frames/i,
 ];
 const INVALID_HINTS: Array<[RegExp, string]> = [
@@ -73,8 +73,20 @@ const INVALID_HINTS: Array<[RegExp, string]> = [
   [/corrupt decoded frame|truncated|partial file/i, 'corrupt or truncated video'],
 ];
 
-/** Progress and end-of-run statistics (ffmpeg 7 prefixes them with "[out#0/mux @ 0x…]"): counts, not causes. */
-const STATS_LINE = /^(\[[^\]]*\]\s*)?(frame=|size=|video:|progress=|out_time|bitrate=|speed=|(Input|Output) (stream|file) #|Total: \d+ packets|Statistics: )/;
+/**
+ * Progress, end-of-run statistics and `-v verbose` housekeeping (ffmpeg 7 prefixes them with
+ * "[out#0/mux @ 0x…]"): counts and thread chatter, not causes; error messages leave them out.
+ */
+const STATS_LINE = new RegExp(
+  '^(\\[[^\\]]*\\]\\s*)?(' +
+    [
+      'frame=', 'size=', 'video:', 'progress=', 'out_time', 'bitrate=', 'speed=',
+      '(Input|Output) stream #\\d+:\\d+ \\(', '(Input|Output) file #\\d+ \\(', 'Total: \\d+ packets', 'Statistics: ',
+      'Starting thread', 'Terminating thread', 'EOF while reading input', 'All streams finished', 'No more output streams',
+      "segment:'", 'Selected stream', 'Created video stream', 'Adding streams from explicit maps', '\\[… ffmpeg log cut …\\]',
+    ].join('|') +
+    ')',
+);
 
 /** Last `n` meaningful stderr lines, redacted. */
 export function stderrTail(stderr: string, source: string, n = 8): string {

@@ -134,16 +134,39 @@ export function parseHeader(stderr: string): ParsedHeader {
   };
 }
 
-/** Keep only the last `max` characters of a growing log (ffmpeg can warn once per frame). */
+/**
+ * ffmpeg's log, bounded: the first `headMax` characters (the input and output headers that
+ * parseHeader reads, however long the run) and the last `max` (where the errors are). A long
+ * capture logs a few hundred bytes per segment, and ffmpeg can warn once per frame.
+ */
 export class TailBuffer {
+  private head = '';
   private text = '';
-  constructor(private readonly max = 64 * 1024) {}
+  private cut = false;
+  constructor(
+    private readonly max = 64 * 1024,
+    private readonly headMax = 32 * 1024,
+  ) {}
   push(chunk: string): void {
+    if (this.head.length < this.headMax) {
+      this.head += chunk;
+      if (this.head.length < this.headMax) return;
+      // the head ends at a line end; the rest goes on to the tail
+      const end = this.head.lastIndexOf('\n', this.headMax - 1) + 1 || this.headMax;
+      chunk = this.head.slice(end);
+      this.head = this.head.slice(0, end);
+    }
     this.text += chunk;
-    if (this.text.length > this.max * 2) this.text = this.text.slice(-this.max);
+    if (this.text.length > this.max * 2) {
+      // keep whole lines: line-based parsers and the error tail read them
+      const from = this.text.length - this.max;
+      this.text = this.text.slice(this.text.indexOf('\n', from) + 1 || from);
+      this.cut = true;
+    }
   }
   toString(): string {
-    return this.text;
+    // the marker starts its own line, so line-based parsers see the head's last line whole
+    return this.cut ? `${this.head}\n[… ffmpeg log cut …]\n${this.text}` : this.head + this.text;
   }
 }
 

@@ -124,8 +124,13 @@ interface RunResult {
  * -progress, is the count: ffmpeg >= 6.1 leaves frame= out of -progress when it copies a stream.
  */
 export function muxedVideoFrames(stderr: string): number | null {
-  const m = /Output stream #0:\d+ \(video\): (?:(\d+) frames encoded; )?(\d+) packets muxed/.exec(stderr);
-  return m ? Number(m[1] ?? m[2]) : null;
+  // At a line start (ffmpeg 7 prefixes "[out#0/mux @ 0x…]"), and the last one: the input's metadata,
+  // echoed in the header, could hold the same words.
+  let count: number | null = null;
+  for (const m of stderr.matchAll(/^(?:\[[^\]\n]*\])?[ \t]*Output stream #0:\d+ \(video\): (?:(\d+) frames encoded; )?(\d+) packets muxed/gm)) {
+    count = Number(m[1] ?? m[2]);
+  }
+  return count;
 }
 
 /** Run ffmpeg with `-progress pipe:1` (and `-v verbose` for the end summary), report progress blocks, kill it when it stalls. */
@@ -165,8 +170,9 @@ async function runWithProgress(
       } else if (k === 'out_time_us' && v && v !== 'N/A') outSeconds = Math.max(outSeconds, Number(v) / 1e6);
       else if (k === 'progress') {
         if (!sawFrameKey && outSeconds > 0) {
+          // a header with only a timebase ("90k tbr") is no frame rate: no estimate then
           inputFps ||= parseHeader(stderr.toString()).input?.fps;
-          if (inputFps) frames = Math.round(outSeconds * inputFps);
+          if (inputFps && inputFps <= 240) frames = Math.round(outSeconds * inputFps);
         }
         opts.onBlock?.(frames, outSeconds);
       }

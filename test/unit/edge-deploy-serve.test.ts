@@ -7,7 +7,9 @@ import path from 'node:path';
 import { sha256File } from '../../src/artifacts/store.js';
 import { ModelRegistry } from '../../src/registry/registry.js';
 import { deployModel, readCurrent, rollbackEdge, DeployChecksumError } from '../../src/edge/deploy.js';
-import { startEdgeServer } from '../../src/edge/serve.js';
+import { probeSize, startEdgeServer } from '../../src/edge/serve.js';
+import { locateFfmpeg } from '../../src/video/ffmpeg.js';
+import { ffmpeg } from '../fixtures/clips.js';
 
 const PY = path.resolve('.venv/bin/python');
 const work = mkdtempSync(path.join(os.tmpdir(), 'edge-'));
@@ -144,4 +146,14 @@ test('edge serve hot-reloads a new model without stopping the stream', { timeout
   } finally {
     await server.close();
   }
+});
+
+test('edge serve reads the frame size from ffmpeg (no ffprobe), turned upright for a rotated video', async () => {
+  const bin = (await locateFfmpeg()).path;
+  assert.deepEqual(await probeSize(bin, clip), { width: 160, height: 120 });
+  const rotated = path.join(work, 'rotated.mp4');
+  // phone videos carry a rotation: the display matrix since ffmpeg 6.1, the rotate tag before
+  await ffmpeg(['-display_rotation', '90', '-i', clip, '-c', 'copy', rotated]).catch(() => ffmpeg(['-i', clip, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]));
+  assert.deepEqual(await probeSize(bin, rotated), { width: 120, height: 160 });
+  await assert.rejects(probeSize(bin, path.join(work, 'missing.avi')), /cannot read the video size of .*missing\.avi: .*No such file/);
 });

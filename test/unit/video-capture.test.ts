@@ -13,8 +13,9 @@ import { captureWorkDir } from '../../src/video/capture-step.js';
 import { decodeFrames } from '../../src/video/decode.js';
 import { muxedVideoFrames, recordSource } from '../../src/video/record.js';
 import type { ActivityDeps } from '../../src/worker/deps.js';
-import { stderrTail } from '../../src/video/errors.js';
-import { closedPort, cutDemo, tempDir } from '../fixtures/clips.js';
+import { classifyFfmpegFailure, EmptySourceError, stderrTail } from '../../src/video/errors.js';
+import { parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
+import { closedPort, cutDemo, ffmpeg, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('capture');
 test.after(() => fx.cleanup());
@@ -151,4 +152,39 @@ test('frames are counted from the end summary of ffmpeg 5.1 and 7.0, copied or e
   assert.equal(muxedVideoFrames('[in#0 @ 0x1] Error opening input: No such file or directory\n'), null);
   // The summary is statistics, not a cause: error messages leave it out.
   assert.equal(stderrTail(v51copy + v70copy + 'Conversion failed!\n', 'x.avi'), 'Conversion failed!');
+});
+
+test('a title that reads like the end summary does not fool the frame count', async () => {
+  const tricky = path.join(fx.dir, 'meta.mkv');
+  await ffmpeg(['-i', clip, '-t', '2', '-c', 'copy', '-metadata', 'title=Output stream #0:0 (video): 5000 packets muxed', tricky]);
+  const r = await recordSource({ source: tricky, fps: 10, workDir: path.join(fx.dir, 'meta') });
+  assert.equal(r.frames, 20);
+});
+
+test('a long ffmpeg log keeps its header for parseHeader and its end for errors', () => {
+  const log = new TailBuffer(4000, 1000);
+  log.push("Input #0, avi, from 'x.avi':\n  Duration: 00:01:19.50, start: 0.000000, bitrate: 817 kb/s\n");
+  log.push('  Stream #0:0: Video: msmpeg4v3 (DIV3 / 0x33564944), yuv420p, 768x576, 10 fps, 10 tbr, 10 tbn\n');
+  // a long capture: a verbose line or two per segment
+  for (let i = 0; i < 2000; i++) log.push(`[segment @ 0x1c4] segment:'/data/capture/run/seg-${String(i).padStart(5, '0')}.mkv' count:${i} ended\n`);
+  log.push('[vost#0:0/rawvideo @ 0x1] Terminating thread with return code 0 (success)\nConversion failed!\n');
+  const text = log.toString();
+  assert.ok(text.length < 10_000, `bounded: ${text.length}`);
+  const h = parseHeader(text);
+  assert.deepEqual([h.input?.width, h.input?.height, h.input?.fps, h.durationSec], [768, 576, 10, 79.5]);
+  const tail = stderrTail(text, 'x.avi');
+  assert.match(tail, /Conversion failed!$/);
+  assert.doesNotMatch(tail, /segment:|Terminating thread|log cut/);
+});
+
+test("ffmpeg 5.1's and 7's wordings: causes stay in error messages, empty outputs are EmptySource", () => {
+  assert.equal(stderrTail('Output file #0 does not contain any stream\n[out#0 @ 0x1] Terminating thread with return code 0 (success)\n', 'x'), 'Output file #0 does not contain any stream');
+  for (const stderr of [
+    'Nothing was written into output file 0 (pipe:), because at least one of its streams received no packets.\n', // 5.1
+    '[out#0/rawvideo @ 0x1] Nothing was written into output file, because at least one of its streams received no packets.\n', // 7
+    'Cannot determine format of input 0:0 after EOF\n', // 7
+    'Cannot determine format of input stream 0:0 after EOF\n', // 5.1
+  ]) {
+    assert.ok(classifyFfmpegFailure({ source: 'x.avi', exitCode: 1, stderr, what: 'decode' }) instanceof EmptySourceError, stderr);
+  }
 });

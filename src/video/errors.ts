@@ -97,6 +97,9 @@ export function stderrTail(stderr: string, source: string, n = 8): string {
   return redactText(lines.slice(-n).join('\n'), source);
 }
 
+/** Signals of a crashed ffmpeg (not of one that was stopped: SIGKILL/SIGTERM come from us, a watchdog or the OOM killer). */
+const CRASH_SIGNALS = new Set<string>(['SIGSEGV', 'SIGABRT', 'SIGBUS', 'SIGILL', 'SIGFPE']);
+
 /**
  * Turn a failed (or frameless) ffmpeg run into one of the three source errors. `what` says which
  * step failed ("capture", "decode"). Order matters: emptiness and local-file problems are checked
@@ -128,6 +131,14 @@ export function classifyFfmpegFailure(args: {
   }
   for (const [re, why] of INVALID_HINTS.slice(6)) {
     if (re.test(args.stderr)) return new SourceInvalidError(`${args.what} of ${shown} failed: ${why}${detail}`, shown, tail);
+  }
+  if (args.signal && CRASH_SIGNALS.has(args.signal) && !isNetworkSource(args.source)) {
+    // a crash on a local file repeats on every retry: say so instead of retrying for hours
+    return new SourceInvalidError(
+      `${args.what} of ${shown} failed: ffmpeg crashed (${args.signal}) on this file; try another ffmpeg build (FFMPEG_PATH) or re-encode the file${detail}`,
+      shown,
+      tail,
+    );
   }
   if (args.signal) {
     return new SourceUnreachableError(`${args.what} of ${shown} was interrupted (${args.signal})${detail}`, shown, tail);

@@ -13,7 +13,7 @@ import { captureWorkDir } from '../../src/video/capture-step.js';
 import { decodeFrames } from '../../src/video/decode.js';
 import { muxedVideoFrames, recordSource } from '../../src/video/record.js';
 import type { ActivityDeps } from '../../src/worker/deps.js';
-import { classifyFfmpegFailure, EmptySourceError, stderrTail } from '../../src/video/errors.js';
+import { classifyFfmpegFailure, EmptySourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from '../../src/video/errors.js';
 import { parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
 import { closedPort, cutDemo, ffmpeg, tempDir } from '../fixtures/clips.js';
 
@@ -187,4 +187,12 @@ test("ffmpeg 5.1's and 7's wordings: causes stay in error messages, empty output
   ]) {
     assert.ok(classifyFfmpegFailure({ source: 'x.avi', exitCode: 1, stderr, what: 'decode' }) instanceof EmptySourceError, stderr);
   }
+});
+
+test('ffmpeg crashing on a local file is not retried as an outage; a killed one still is', () => {
+  const crash = classifyFfmpegFailure({ source: '/data/cam.ts', exitCode: null, signal: 'SIGSEGV', stderr: '', what: 'decode' });
+  assert.ok(crash instanceof SourceInvalidError, crash.name);
+  assert.match(crash.message, /ffmpeg crashed \(SIGSEGV\) on this file; try another ffmpeg build/);
+  assert.ok(classifyFfmpegFailure({ source: '/data/cam.ts', exitCode: null, signal: 'SIGKILL', stderr: '', what: 'decode' }) instanceof SourceUnreachableError);
+  assert.ok(classifyFfmpegFailure({ source: 'rtsp://cam/x', exitCode: null, signal: 'SIGSEGV', stderr: '', what: 'capture' }) instanceof SourceUnreachableError);
 });

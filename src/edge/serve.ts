@@ -15,7 +15,7 @@ import type { Detection, RgbFrame } from '../detect/types.js';
 import type { OnnxDetector } from '../detect/onnx-detector.js';
 import { createStudentDetector } from '../detect/teacher-model.js';
 import { stderrTail } from '../video/errors.js';
-import { locateFfmpeg, parseHeader } from '../video/ffmpeg.js';
+import { inputArgs, locateFfmpeg, parseHeader } from '../video/ffmpeg.js';
 import { redactText } from '../video/redact.js';
 import { currentPointerPath, edgeDir, readCurrent } from './deploy.js';
 
@@ -67,20 +67,29 @@ interface CameraState {
   reloading: Promise<void> | null;
 }
 
-function isLiveUrl(source: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://');
+/** A camera (URL or V4L2 device) rather than a file to replay. */
+function isLive(source: string): boolean {
+  return (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !source.startsWith('file://')) || /^\/dev\/video\d+$/.test(source);
 }
 
-/** ffmpeg arguments (no shell): files are replayed in real time and looped forever. */
+/**
+ * ffmpeg's input arguments for a camera: the capture's own (RTSP over TCP, socket timeouts so a dead
+ * camera ends ffmpeg and the stream restarts, `-f v4l2` for /dev/videoN); files plainly.
+ */
+function edgeInputArgs(source: string, replay: boolean): string[] {
+  if (isLive(source)) return inputArgs(source);
+  const file = source.replace(/^file:\/\//, '');
+  return replay ? ['-re', '-stream_loop', '-1', '-i', file] : ['-i', file];
+}
+
+/** ffmpeg arguments (no shell): cameras are read live; files are replayed in real time and looped forever. */
 export function ffmpegArgs(source: string): string[] {
-  const input = isLiveUrl(source) ? ['-i', source] : ['-re', '-stream_loop', '-1', '-i', source.replace(/^file:\/\//, '')];
-  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...edgeInputArgs(source, true), '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 }
 
 /** The video size, from ffmpeg's own log: ffmpeg-static ships no ffprobe. */
 export async function probeSize(ffmpeg: string, source: string): Promise<{ width: number; height: number }> {
-  const input = isLiveUrl(source) ? source : source.replace(/^file:\/\//, '');
-  const args = ['-hide_banner', '-nostdin', '-v', 'info', '-i', input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'];
+  const args = ['-hide_banner', '-nostdin', '-v', 'info', ...edgeInputArgs(source, false), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'];
   // ffmpeg exits non-zero on a broken source but has printed the header by then if it got that far
   let failure = '';
   const stderr = await execFileP(ffmpeg, args, { timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 4 << 20 }).then(

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { sha256File } from '../../src/artifacts/store.js';
 import { ModelRegistry } from '../../src/registry/registry.js';
 import { deployModel, readCurrent, rollbackEdge, DeployChecksumError } from '../../src/edge/deploy.js';
-import { probeSize, startEdgeServer } from '../../src/edge/serve.js';
+import { ffmpegArgs, probeSize, startEdgeServer } from '../../src/edge/serve.js';
 import { locateFfmpeg } from '../../src/video/ffmpeg.js';
 import { ffmpeg } from '../fixtures/clips.js';
 
@@ -156,4 +156,16 @@ test('edge serve reads the frame size from ffmpeg (no ffprobe), turned upright f
   await ffmpeg(['-display_rotation', '90', '-i', clip, '-c', 'copy', rotated]).catch(() => ffmpeg(['-i', clip, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]));
   assert.deepEqual(await probeSize(bin, rotated), { width: 120, height: 160 });
   await assert.rejects(probeSize(bin, path.join(work, 'missing.avi')), /cannot read the video size of .*missing\.avi: .*No such file/);
+});
+
+test('edge ffmpeg arguments: cameras as the capture reads them (RTSP over TCP, timeouts, V4L2), files replayed in a loop', () => {
+  const rtsp = ffmpegArgs('rtsp://u:p@cam/stream');
+  assert.deepEqual(rtsp.slice(rtsp.indexOf('-rtsp_transport'), rtsp.indexOf('-i') + 2), ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-i', 'rtsp://u:p@cam/stream']);
+  assert.ok(!rtsp.includes('-re') && !rtsp.includes('-stream_loop'));
+  const usb = ffmpegArgs('/dev/video0');
+  assert.deepEqual(usb.slice(usb.indexOf('-f'), usb.indexOf('-f') + 4), ['-f', 'v4l2', '-i', '/dev/video0']);
+  assert.ok(!usb.includes('-re'));
+  assert.ok(ffmpegArgs('http://cam/mjpeg').includes('-rw_timeout'));
+  const file = ffmpegArgs('file:///data/a.mp4');
+  assert.deepEqual(file.slice(file.indexOf('-re'), file.indexOf('-i') + 2), ['-re', '-stream_loop', '-1', '-i', '/data/a.mp4']);
 });

@@ -1,7 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sha256File } from '../../src/artifacts/store.js';
@@ -45,11 +46,11 @@ before(() => {
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '2', '-c:v', 'mpeg4', '-y', clip]);
 });
 
-async function registerAll(reg: ModelRegistry, files: string[]): Promise<{ version: string; file: string; sha: string }[]> {
+async function registerAll(reg: ModelRegistry, files: string[], cameraId = 'cam'): Promise<{ version: string; file: string; sha: string }[]> {
   const out = [];
   for (const file of files) {
     const sha = await sha256File(file);
-    const v = await reg.createVersion('cam', { model: { uri: `file://${file}`, sha256: sha, bytes: statSync(file).size, kind: 'model' }, dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} });
+    const v = await reg.createVersion(cameraId, { model: { uri: `file://${file}`, sha256: sha, bytes: statSync(file).size, kind: 'model' }, dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} });
     out.push({ version: v.version, file, sha });
   }
   return out;
@@ -168,4 +169,76 @@ test('edge ffmpeg arguments: cameras as the capture reads them (RTSP over TCP, t
   assert.ok(ffmpegArgs('http://cam/mjpeg').includes('-rw_timeout'));
   const file = ffmpegArgs('file:///data/a.mp4');
   assert.deepEqual(file.slice(file.indexOf('-re'), file.indexOf('-i') + 2), ['-re', '-stream_loop', '-1', '-i', '/data/a.mp4']);
+});
+
+test('edge serve keeps running: a camera down at startup is retried with backoff, a malformed URL gets 400, a bad model is tried once', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edge-robust-'));
+  const reg = new ModelRegistry(dataDir);
+  const [v1] = await registerAll(reg, [models.a]);
+  for (const cameraId of ['dead', 'later']) await registerAll(reg, [models.a], cameraId);
+  for (const cameraId of ['cam', 'dead']) await deployModel({ dataDir, cameraId, version: v1!.version, modelFile: v1!.file, sha256: v1!.sha, registry: reg });
+  const logs: string[] = [];
+  const server = await startEdgeServer({
+    dataDir,
+    // 'dead': nothing listens on port 1; 'later': no model deployed yet
+    cameras: [{ id: 'cam', source: clip }, { id: 'dead', source: 'rtsp://user:secret@127.0.0.1:1/x' }, { id: 'later', source: clip }],
+    port: 0,
+    pollMs: 200,
+    log: (m) => logs.push(m),
+  });
+  const get = (p: string) => fetch(`http://127.0.0.1:${server.port}${p}`);
+  try {
+    // the live camera serves while the dead one is retried: 1 s, then 2 s, ...
+    await until(() => scrape(server.port), (m) => m.frames >= 3, 10_000, 'frames on the live camera');
+    await until(async () => logs.filter((l) => l.startsWith('edge: camera dead:')), (l) => l.length >= 2, 10_000, 'two retries of the dead camera');
+    const retries = logs.filter((l) => l.startsWith('edge: camera dead:'));
+    assert.match(retries[0]!, /retrying in 1 s$/);
+    assert.match(retries[1]!, /retrying in 2 s$/);
+    assert.ok(!logs.join('\n').includes('secret'), 'the camera password never reaches the log');
+    const health = (await (await get('/healthz')).json()) as { ok: boolean; cameras: { id: string; streaming: boolean; error?: string; waiting?: string }[] };
+    assert.equal(health.ok, false, 'a served camera without frames is not healthy');
+    const byId = Object.fromEntries(health.cameras.map((c) => [c.id, c]));
+    assert.equal(byId.cam!.streaming, true);
+    assert.equal(byId.dead!.streaming, false);
+    assert.match(byId.dead!.error ?? '', /refused/i);
+    assert.equal(byId.later!.waiting, 'no model deployed yet');
+    const metrics = await (await get('/metrics')).text();
+    assert.match(metrics, /^autotuner_edge_streaming\{camera="cam"\} 1$/m);
+    assert.match(metrics, /^autotuner_edge_streaming\{camera="dead"\} 0$/m);
+    assert.match(metrics, /^autotuner_edge_stream_restarts_total\{camera="dead"\} [1-9]/m);
+
+    // requests that used to throw inside the handler
+    assert.equal((await get('/cameras/%E0%A4%A/detections')).status, 400);
+    assert.equal((await get('/healthz')).status, 503, 'still answering');
+
+    // a pointer to a model that cannot load: tried once, the running model stays
+    const edgeCam = path.join(dataDir, 'edge/cam');
+    writeFileSync(path.join(edgeCam, 'current.json.tmp'), JSON.stringify({ version: 'v9', path: models.wrong, sha256: 'x'.repeat(64) }));
+    renameSync(path.join(edgeCam, 'current.json.tmp'), path.join(edgeCam, 'current.json'));
+    await until(() => scrape(server.port), (m) => /reload_errors_total\{camera="cam"\} 1$/m.test(m.text), 10_000, 'one reload error');
+    await sleep(1200); // six polls
+    const after = await scrape(server.port);
+    assert.match(after.text, /^autotuner_edge_model_reload_errors_total\{camera="cam"\} 1$/m);
+    assert.equal(after.version, 'v1');
+    await until(() => scrape(server.port), (m) => m.frames >= after.frames + 3, 10_000, 'frames still flow on v1');
+
+    // the camera that had no model starts once one is deployed
+    await deployModel({ dataDir, cameraId: 'later', version: v1!.version, modelFile: v1!.file, sha256: v1!.sha, registry: reg });
+    await until(async () => (await (await get('/cameras/later/detections')).json()) as { frame: number }, (d) => d.frame >= 1, 10_000, 'detections on the late camera');
+  } finally {
+    await server.close();
+  }
+});
+
+test('edge serve: a taken port fails the start and leaves nothing running', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edge-port-'));
+  const reg = new ModelRegistry(dataDir);
+  const [v1] = await registerAll(reg, [models.a]);
+  await deployModel({ dataDir, cameraId: 'cam', version: v1!.version, modelFile: v1!.file, sha256: v1!.sha, registry: reg });
+  const first = await startEdgeServer({ dataDir, cameras: [{ id: 'cam', source: clip }], port: 0, log: () => undefined });
+  try {
+    await assert.rejects(startEdgeServer({ dataDir, cameras: [{ id: 'cam', source: clip }], port: first.port, log: () => undefined }), /EADDRINUSE/);
+  } finally {
+    await first.close();
+  }
 });

@@ -17,12 +17,13 @@ export function edgeCommand(): Command {
       const { config: configPath } = cmd.optsWithGlobals() as { config?: string };
       const loaded = await loadConfig(configPath, { create: false });
       const dataDir = path.resolve(loaded.dir, loaded.config.dataDir);
-      const cameras = [];
-      for (const cam of loaded.config.cameras.filter((c) => c.site === opts.site)) {
-        if (await readCurrent(dataDir, cam.id)) cameras.push({ id: cam.id, source: cam.source, classes: cam.classes });
-        else console.error(`edge: camera ${cam.id} has no deployed model yet; skipping it`);
+      const cameras = loaded.config.cameras.filter((c) => c.site === opts.site).map((cam) => ({ id: cam.id, source: cam.source, classes: cam.classes }));
+      let deployed = 0;
+      for (const cam of cameras) {
+        if (await readCurrent(dataDir, cam.id)) deployed++;
+        else console.error(`edge: camera ${cam.id} has no deployed model yet; it starts when one is deployed`);
       }
-      if (!cameras.length) throw new Error(`no camera of site "${opts.site}" has a deployed model (run a tuning first: autotuner tune <cameraId>)`);
+      if (!deployed) throw new Error(`no camera of site "${opts.site}" has a deployed model (run a tuning first: autotuner tune <cameraId>)`);
       const server = await startEdgeServer({ dataDir, cameras, port: opts.port, threads: opts.threads });
       const stop = () => void server.close().then(() => process.exit(0));
       process.once('SIGINT', stop);

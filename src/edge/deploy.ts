@@ -4,7 +4,7 @@
  * and only after the new model loaded and produced the expected output on one frame; a model that
  * fails is never pointed at (or the previous pointer is restored) and is marked rolled-back.
  */
-import { copyFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { sha256File, writeJsonAtomic } from '../artifacts/store.js';
@@ -39,8 +39,34 @@ export async function readCurrent(dataDir: string, cameraId: string): Promise<Cu
 /** Copy through a temp file in the target directory so readers never see a half-written model. */
 async function copyAtomic(src: string, dest: string): Promise<void> {
   const tmp = `${dest}.${randomUUID().slice(0, 8)}.tmp`;
-  await copyFile(src, tmp);
-  await rename(tmp, dest);
+  try {
+    await copyFile(src, tmp);
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true }); // a full disk must not leave half a model behind
+    throw err;
+  }
+}
+
+/** Model files kept on the host: the current one, the rollback target, and the newest few. */
+const KEEP_MODELS = 3;
+
+/**
+ * After a deploy, remove model files this camera will not go back to, so months of retraining do
+ * not fill a small edge disk. Best effort: a failure here must not fail a deploy that succeeded.
+ */
+async function pruneModels(modelsDir: string, keep: ReadonlySet<string>): Promise<void> {
+  const names = await readdir(modelsDir).catch(() => [] as string[]);
+  const num = (n: string): number => Number(/^v(\d+)\.onnx$/.exec(n)?.[1] ?? -1);
+  const newest = names.filter((n) => num(n) >= 0).sort((a, b) => num(b) - num(a)).slice(0, KEEP_MODELS);
+  const hourAgo = Date.now() - 3600_000;
+  for (const n of names) {
+    const file = path.join(modelsDir, n);
+    const version = /^(.+)\.onnx(\.json)?$/.exec(n)?.[1];
+    // a .tmp is a copy that died half-way (an old one: a deploy running now may own a fresh one)
+    const stale = n.endsWith('.tmp') ? (await stat(file).then((st) => st.mtimeMs < hourAgo, () => false)) : version !== undefined && !keep.has(version) && !newest.includes(`${version}.onnx`);
+    if (stale) await rm(file, { force: true }).catch(() => undefined);
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -119,6 +145,8 @@ export async function deployModel(opts: DeployOptions): Promise<DeployResult> {
     return fail(err, true);
   }
   const { previous: prevVersion } = await registry.markDeployed(cameraId, version, 'deployed on edge');
+  const rollbackTo = await registry.rollbackTarget(cameraId).catch(() => null);
+  await pruneModels(modelsDir, new Set([version, previous?.version, prevVersion, rollbackTo?.version].filter((v): v is string => Boolean(v))));
   return { version, state: 'deployed', modelPath: dest, previousVersion: prevVersion ?? previous?.version ?? null, message: `deployed ${version}${prevVersion ? ` (replacing ${prevVersion})` : ''}` };
 }
 

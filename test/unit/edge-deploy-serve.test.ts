@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -241,4 +241,23 @@ test('edge serve: a taken port fails the start and leaves nothing running', asyn
   } finally {
     await first.close();
   }
+});
+
+test('deploy prunes old model files: keeps the current, the rollback target and the newest three; rollback still works', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edge-prune-'));
+  const reg = new ModelRegistry(dataDir);
+  const versions = await registerAll(reg, Array.from({ length: 6 }, () => models.a));
+  const modelsDir = path.join(dataDir, 'edge/cam/models');
+  for (const v of versions) {
+    if (v.version === 'v5') {
+      // a copy that died half-way long ago
+      writeFileSync(path.join(modelsDir, 'v9.onnx.1234abcd.tmp'), 'partial');
+      utimesSync(path.join(modelsDir, 'v9.onnx.1234abcd.tmp'), new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    }
+    assert.equal((await deployModel({ dataDir, cameraId: 'cam', version: v.version, modelFile: v.file, sha256: v.sha, registry: reg, check: async () => undefined })).state, 'deployed');
+  }
+  assert.deepEqual(readdirSync(modelsDir).sort(), ['v4.onnx', 'v5.onnx', 'v6.onnx']);
+  const rb = await rollbackEdge({ dataDir, cameraId: 'cam', registry: reg, reason: 'test' });
+  assert.equal(rb.version, 'v5');
+  assert.equal((await readCurrent(dataDir, 'cam'))?.version, 'v5');
 });

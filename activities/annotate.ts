@@ -12,6 +12,7 @@ import { ProviderUnavailableError } from '../src/detect/providers.js';
 import { TeacherModelError, createTeacherDetector, resolveTeacherModel } from '../src/detect/teacher-model.js';
 import type { AnnotateResult, RunContext, SampleResult } from '../src/pipeline/types.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
+import { removeScratch } from '../src/pipeline/scratch.js';
 
 /** Errors a retry cannot fix: fail the activity at once with a clear type. */
 function classify(err: unknown): never {
@@ -85,6 +86,7 @@ export function makeAnnotateActivities(deps: ActivityDeps) {
             })),
           );
           const dataset = await deps.store.putDir(tmp, 'dataset');
+          await removeScratch(deps, ctx, path.dirname(scratchDir));
           activity.log.info('annotate done', { frames: result.frames.length, labels: result.labels, reused: result.reused });
           return {
             dataset,

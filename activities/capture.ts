@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { CaptureResult, RunContext } from '../src/pipeline/types.js';
 import { captureCamera, captureWorkDir } from '../src/video/capture-step.js';
@@ -39,7 +40,10 @@ export function makeCaptureActivities(deps: ActivityDeps) {
           signal: actx.cancellationSignal,
         });
       } catch (err) {
-        throw toSourceFailure(err);
+        const failure = toSourceFailure(err);
+        // No retry will resume these segments: do not leave them on the edge disk.
+        if (failure instanceof ApplicationFailure && failure.nonRetryable) await rm(captureWorkDir(deps.dataDir, ctx), { recursive: true, force: true });
+        throw failure;
       }
     },
   };

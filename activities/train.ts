@@ -6,11 +6,7 @@ import { builtinTrainer, resolveStudentInit } from '../src/models/builtin.js';
 import { exportPretrainedStudent } from '../src/models/export.js';
 import { builtinTrainerExtraArgs, runTrainer, TrainerError, trainerArgs, type TrainerEvent } from '../src/trainer/run-trainer.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
-
-/** Scratch directory of one run: stable across activity retries so the trainer can resume. */
-export function runWorkDir(deps: ActivityDeps, ctx: RunContext, stage: string): string {
-  return path.join(deps.dataDir, 'work', ctx.cameraId, ctx.runId, stage);
-}
+import { removeScratch, runWorkDir } from '../src/pipeline/scratch.js';
 
 export function makeTrainActivities(deps: ActivityDeps) {
   return {
@@ -63,6 +59,7 @@ export function makeTrainActivities(deps: ActivityDeps) {
         const metrics = Object.fromEntries(Object.entries(done.metrics ?? {}).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
         metrics.resumedFromEpoch = resumedFromEpoch;
         const pretrained = await exportPretrainedStudent(deps, ctx.camera, init);
+        await removeScratch(deps, ctx, out);
         return {
           model,
           checkpoint,

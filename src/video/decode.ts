@@ -151,7 +151,9 @@ export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out
  */
 export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: DecodedFrame) => unknown): Promise<DecodeSummary> {
   const ffmpeg = await locateFfmpeg();
-  const child = spawn(ffmpeg.path, decodeArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C or stop signal to the worker's group must not kill a decode that
+  // the worker's shutdown grace would let finish. If the worker dies, ffmpeg ends on the broken pipe.
+  const child = spawn(ffmpeg.path, decodeArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const unsubscribe = killOnAbort(child, opts.signal);
   const stderr = new TailBuffer();
   let header = '';

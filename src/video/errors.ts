@@ -120,6 +120,12 @@ export function classifyFfmpegFailure(args: {
   if (args.exitCode === 0 && (args.frames ?? 0) === 0) {
     return new EmptySourceError(`${args.what} of ${shown} gave zero video frames${detail}`, shown, tail);
   }
+  // A Ctrl-C or a stop signal sent to the worker's process group reaches ffmpeg too: it exits
+  // "normally" with 255. That says nothing about the source: retry it (after the worker restarts).
+  const received = /Exiting normally, received signal (\d+)/.exec(args.stderr);
+  if (received) {
+    return new SourceUnreachableError(`${args.what} of ${shown} was interrupted: ffmpeg received signal ${received[1]} (is the worker stopping?)`, shown, tail);
+  }
   for (const re of EMPTY) {
     if (re.test(args.stderr)) return new EmptySourceError(`${args.what} of ${shown} gave zero video frames${detail}`, shown, tail);
   }

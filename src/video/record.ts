@@ -102,6 +102,8 @@ async function reencodeArgs(segmentSeconds: number): Promise<string[]> {
     const { stdout } = await execFileP(f.path, ['-hide_banner', '-encoders'], { timeout: 10_000, maxBuffer: 4 << 20 });
     return stdout.includes(' libx264 ') ? ['libx264'] : ['mjpeg'];
   });
+  // a failed lookup (a timeout on a loaded box) is asked again next time, not cached until a restart
+  encoderCache.catch(() => (encoderCache = undefined));
   const [enc] = await encoderCache;
   // Keyframes at segment boundaries, so segments cut where asked and a resume seeks exactly.
   const kf = ['-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`];

@@ -73,7 +73,7 @@ export async function createWorkers(o: WorkerOptions): Promise<{ workers: Worker
         // Send heartbeat details often enough for `status` and the demo's progress line to be live
         // (the default throttle follows the heartbeat timeout: minutes).
         maxHeartbeatThrottleInterval: '5 seconds',
-        // GPU work is heavy: one teacher or trainer at a time per worker.
+        // GPU work is heavy: a teacher and a trainer (or two of one) at a time per worker by default.
         maxConcurrentActivityTaskExecutions: Number(process.env.AUTOTUNER_GPU_CONCURRENCY ?? 2),
       }),
     );

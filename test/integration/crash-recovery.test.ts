@@ -63,4 +63,6 @@ test('a worker killed with SIGKILL mid-training is replaced and the same workflo
   const result = results.find((r) => r?.metrics && 'resumedFromEpoch' in r.metrics);
   assert.ok(result?.metrics, 'the train result records where it resumed');
   assert.ok(result.metrics.resumedFromEpoch! >= 1, `resumed from epoch ${result.metrics.resumedFromEpoch}`);
+  // the checkpoints served the resume; once the results are stored, the run's scratch is gone
+  assert.ok(!existsSync(path.join(project.dir, 'data', 'work', 'itest', started.runId)), 'the run left its scratch behind');
 });

@@ -98,6 +98,8 @@ test('tuneCamera runs capture → sample → annotate → train → validate →
     assert.equal(current.version, outcome.modelVersion);
     assert.ok(existsSync(current.path), 'deployed model file is on the edge');
   }
+  // annotate and train scratch (labels so far, checkpoints) is removed once their results are stored
+  assert.ok(!existsSync(path.join(project.dir, 'data', 'work', 'itest', started.runId)), 'the run left its scratch behind');
   firstHistory = await started.handle.fetchHistory();
   if (process.env.RECORD_HISTORY) {
     // The CLI writes the canonical proto JSON that Worker.runReplayHistory reads back.

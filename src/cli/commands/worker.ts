@@ -9,13 +9,24 @@ export function register(program: Command): void {
     .description('run workers: gpu (workflows, annotate/train/validate), edge (capture/sample/deploy for a site), or all')
     .addOption(new Option('--role <role>', 'which queues to serve').choices(['edge', 'gpu', 'all']).default('all'))
     .option('--site <name...>', 'edge site(s) to serve (default: every site in the config)')
-    .option('--shutdown-grace <duration>', 'let running activities finish this long on shutdown', '5 minutes')
-    .action(async (o: { role: WorkerRole; site?: string[]; shutdownGrace: string }, cmd: Command) => {
+    // no commander default: it would hide $AUTOTUNER_SHUTDOWN_GRACE (the compose file sets 10 minutes for GPU workers)
+    .option('--shutdown-grace <duration>', 'let running activities finish this long on shutdown (default: $AUTOTUNER_SHUTDOWN_GRACE or 5 minutes)')
+    .action(async (o: { role: WorkerRole; site?: string[]; shutdownGrace?: string }, cmd: Command) => {
       const loaded = await loadFor(cmd);
       const connection = await connectWorker(loaded.config);
       const { workers, queues } = await createWorkers({ loaded, role: o.role, sites: o.site, connection, shutdownGraceTime: o.shutdownGrace });
       console.error(`worker (${o.role}) polling ${queues.join(', ')}; Ctrl-C stops it after running activities finish`);
-      await Promise.all(workers.map((w) => w.run()));
+      // One queue failing must not leave a half-dead process polling the others: stop them all and fail.
+      let failure: unknown = null;
+      await Promise.all(
+        workers.map((w) =>
+          w.run().catch((err: unknown) => {
+            failure ??= err;
+            for (const other of workers) if (other !== w && other.getState() === 'RUNNING') other.shutdown();
+          }),
+        ),
+      );
       await connection.close();
+      if (failure) throw failure;
     });
 }

@@ -31,12 +31,19 @@ export function makeCaptureActivities(deps: ActivityDeps) {
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'ConfigError');
       }
+      let details: CaptureHeartbeat = { framesSoFar: last?.framesSoFar ?? 0, segmentsDone: last?.segmentsDone ?? 0 };
+      // Joining the segments and storing a long clip (hashing, copying to a mounted store) reports no
+      // progress: keep heartbeating meanwhile. A stalled stream is caught by the recorder's own watchdog.
+      const timer = setInterval(() => actx.heartbeat(details), Math.max(1000, Math.min(20_000, (actx.info.heartbeatTimeoutMs || 60_000) / 3)));
       try {
         return await captureCamera({
           camera,
           store: deps.store,
           workDir: captureWorkDir(deps.dataDir, ctx),
-          onProgress: (p) => actx.heartbeat({ framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone } satisfies CaptureHeartbeat),
+          onProgress: (p) => {
+            details = { framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone };
+            actx.heartbeat(details);
+          },
           signal: actx.cancellationSignal,
         });
       } catch (err) {
@@ -44,6 +51,8 @@ export function makeCaptureActivities(deps: ActivityDeps) {
         // No retry will resume these segments: do not leave them on the edge disk.
         if (failure instanceof ApplicationFailure && failure.nonRetryable) await rm(captureWorkDir(deps.dataDir, ctx), { recursive: true, force: true });
         throw failure;
+      } finally {
+        clearInterval(timer);
       }
     },
   };

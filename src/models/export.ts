@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactRef } from '../artifacts/ref.js';
 import type { CameraConfig } from '../config/schema.js';
@@ -35,9 +35,14 @@ export async function exportPretrainedStudent(deps: ActivityDeps, camera: Camera
   const file = path.join(deps.dataDir, 'models', `pretrained-student-${camera.student.imgsz}-${key}.onnx`);
   if (!existsSync(file)) {
     await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp.onnx`;
-    await runTrainerExport(deps, ['--init', init, '--imgsz', String(camera.student.imgsz), '--classes', camera.classes.join(','), '--out', tmp]);
-    await rename(tmp, file);
+    // unique per call: two activities of one worker may export the same model at once
+    const tmp = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp.onnx`;
+    try {
+      await runTrainerExport(deps, ['--init', init, '--imgsz', String(camera.student.imgsz), '--classes', camera.classes.join(','), '--out', tmp]);
+      await rename(tmp, file);
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
   return deps.store.putFile(file, 'model');
 }

@@ -63,6 +63,8 @@ export function runTrainer(o: TrainerRunOptions): Promise<TrainerDone> {
   const [cmd, ...prefix] = o.command;
   if (!cmd) throw new TrainerError('trainer command is empty: set student.command or install the built-in trainer', false);
   const args = [...prefix, ...trainerArgs(o)];
+  // cancelled before it started (an 'abort' listener added now would never fire)
+  if (o.signal?.aborted) return Promise.reject(new TrainerError('training cancelled', true));
   return new Promise<TrainerDone>((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: o.env ?? process.env });
     let done: TrainerDone | undefined;

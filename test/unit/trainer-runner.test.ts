@@ -77,6 +77,15 @@ test('cancellation kills the whole process group (grandchildren too)', async () 
   assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
 });
 
+test('a cancellation that came before the start starts nothing', async () => {
+  const { dir, command } = await setup();
+  await assert.rejects(
+    runTrainer({ ...base(dir, command), env: { ...process.env, FAKE_MODE: 'hang' }, signal: AbortSignal.abort() }),
+    (e: Error) => e instanceof TrainerError && e.retryable && /cancelled/.test(e.message),
+  );
+  assert.ok(!existsSync(path.join(dir, 'grandchild.pid')), 'the trainer was started anyway');
+});
+
 test('a missing trainer executable is a clear non-retryable error', async () => {
   const { dir } = await setup();
   await assert.rejects(runTrainer(base(dir, ['/no/such/trainer'])), (e: Error) => e instanceof TrainerError && !e.retryable && /cannot start trainer/.test(e.message));

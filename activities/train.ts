@@ -42,6 +42,7 @@ export function makeTrainActivities(deps: ActivityDeps) {
         resume,
         extraArgs: custom ? [] : builtinTrainerExtraArgs(student),
         signal: activity.cancellationSignal,
+        stallMs: student.stallMinutes * 60_000,
         onEvent: (ev: TrainerEvent) => {
           if (ev.event === 'start' && typeof ev.startEpoch === 'number') resumedFromEpoch = ev.startEpoch;
           if (ev.event === 'start' || ev.event === 'epoch') {

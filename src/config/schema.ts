@@ -75,6 +75,8 @@ export const studentSchema = z
     deterministic: z.boolean().default(false),
     /** an external trainer honouring the trainer contract; default is the built-in trainer */
     command: z.array(z.string()).optional(),
+    /** stop (and retry from the last checkpoint) a trainer that writes nothing for this long: hung, not slow (one epoch must fit) */
+    stallMinutes: z.number().positive().default(60),
   })
   .strict();
 

@@ -41,6 +41,12 @@ export interface TrainerRunOptions {
   signal?: AbortSignal;
   /** how long to wait after SIGTERM before SIGKILL on cancellation */
   killGraceMs?: number;
+  /**
+   * Stop the trainer when it writes nothing (stdout or stderr) for this long: a deadlocked data
+   * loader or GPU would otherwise hold the GPU until the activity's 12 h timeout (heartbeats go on
+   * regardless). Retryable: the next attempt resumes from the last checkpoint.
+   */
+  stallMs?: number;
 }
 
 export function trainerArgs(o: TrainerRunOptions): string[] {
@@ -85,7 +91,20 @@ export function runTrainer(o: TrainerRunOptions): Promise<TrainerDone> {
     };
     o.signal?.addEventListener('abort', onAbort, { once: true });
 
+    let lastOutput = Date.now();
+    const stallMs = o.stallMs;
+    const watchdog = stallMs
+      ? setInterval(() => {
+          if (failure || Date.now() - lastOutput < stallMs) return;
+          const minutes = Math.round(stallMs / 6000) / 10;
+          failure = new TrainerError(`trainer wrote nothing for ${minutes} min and was stopped (hung?); if its epochs really take longer, raise student.stallMinutes`, true);
+          onAbort();
+        }, Math.min(30_000, Math.max(100, stallMs / 4)))
+      : null;
+    watchdog?.unref();
+
     createInterface({ input: child.stdout }).on('line', (line) => {
+      lastOutput = Date.now();
       const trimmed = line.trim();
       if (!trimmed) return;
       let ev: TrainerEvent;
@@ -101,17 +120,20 @@ export function runTrainer(o: TrainerRunOptions): Promise<TrainerDone> {
       o.onEvent?.(ev);
     });
     createInterface({ input: child.stderr }).on('line', (line) => {
+      lastOutput = Date.now();
       stderrTail.push(line);
       if (stderrTail.length > 40) stderrTail.shift();
     });
 
     child.on('error', (err) => {
+      if (watchdog) clearInterval(watchdog);
       if (settled) return;
       settled = true;
       reject(new TrainerError(`cannot start trainer "${cmd}": ${err.message}. Run "autotuner doctor" or set student.command.`, false));
     });
     child.on('close', (code, signal) => {
       o.signal?.removeEventListener('abort', onAbort);
+      if (watchdog) clearInterval(watchdog);
       if (settled) return;
       settled = true;
       if (o.signal?.aborted) return reject(new TrainerError('training cancelled', true));

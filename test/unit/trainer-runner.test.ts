@@ -77,6 +77,18 @@ test('cancellation kills the whole process group (grandchildren too)', async () 
   assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
 });
 
+test('a trainer that writes nothing for stallMs is stopped (its whole group) with a retryable error', async () => {
+  const { dir, command } = await setup();
+  await assert.rejects(
+    runTrainer({ ...base(dir, command), env: { ...process.env, FAKE_MODE: 'hang' }, stallMs: 600, killGraceMs: 300 }),
+    (e: Error) => e instanceof TrainerError && e.retryable && /wrote nothing for .* min and was stopped/.test(e.message),
+  );
+  const grandchild = Number(await readFile(path.join(dir, 'grandchild.pid'), 'utf8'));
+  await new Promise((r) => setTimeout(r, 300));
+  const state = existsSync(`/proc/${grandchild}/stat`) ? (await readFile(`/proc/${grandchild}/stat`, 'utf8')).split(') ')[1]?.[0] : 'gone';
+  assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
+});
+
 test('a cancellation that came before the start starts nothing', async () => {
   const { dir, command } = await setup();
   await assert.rejects(

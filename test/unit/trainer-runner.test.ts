@@ -62,6 +62,13 @@ test('a crash is retryable and reports the stderr tail', async () => {
   );
 });
 
+/** Gone or a zombie waiting for its reaper: either way it no longer runs. */
+async function assertNotRunning(pid: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, 300));
+  const state = existsSync(`/proc/${pid}/stat`) ? (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.[0] : 'gone';
+  assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
+}
+
 test('cancellation kills the whole process group (grandchildren too)', async () => {
   const { dir, command } = await setup();
   const ac = new AbortController();
@@ -71,10 +78,7 @@ test('cancellation kills the whole process group (grandchildren too)', async () 
   const grandchild = Number(await readFile(pidFile, 'utf8'));
   ac.abort();
   await assert.rejects(p, /cancelled/);
-  await new Promise((r) => setTimeout(r, 300));
-  // Gone or a zombie waiting for its reaper: either way it no longer runs.
-  const state = existsSync(`/proc/${grandchild}/stat`) ? (await readFile(`/proc/${grandchild}/stat`, 'utf8')).split(') ')[1]?.[0] : 'gone';
-  assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
+  await assertNotRunning(grandchild);
 });
 
 test('a trainer that writes nothing for stallMs is stopped (its whole group) with a retryable error', async () => {
@@ -83,10 +87,7 @@ test('a trainer that writes nothing for stallMs is stopped (its whole group) wit
     runTrainer({ ...base(dir, command), env: { ...process.env, FAKE_MODE: 'hang' }, stallMs: 600, killGraceMs: 300 }),
     (e: Error) => e instanceof TrainerError && e.retryable && /wrote nothing for .* min and was stopped/.test(e.message),
   );
-  const grandchild = Number(await readFile(path.join(dir, 'grandchild.pid'), 'utf8'));
-  await new Promise((r) => setTimeout(r, 300));
-  const state = existsSync(`/proc/${grandchild}/stat`) ? (await readFile(`/proc/${grandchild}/stat`, 'utf8')).split(') ')[1]?.[0] : 'gone';
-  assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
+  await assertNotRunning(Number(await readFile(path.join(dir, 'grandchild.pid'), 'utf8')));
 });
 
 test('a cancellation that came before the start starts nothing', async () => {

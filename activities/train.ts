@@ -4,7 +4,7 @@ import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import type { AnnotateResult, RunContext, TrainResult } from '../src/pipeline/types.js';
 import { builtinTrainer, resolveStudentInit } from '../src/models/builtin.js';
 import { exportPretrainedStudent } from '../src/models/export.js';
-import { builtinTrainerExtraArgs, runTrainer, TrainerError, trainerArgs, type TrainerEvent } from '../src/trainer/run-trainer.js';
+import { builtinTrainerExtraArgs, PARENT_WATCHDOG, runTrainer, TrainerError, trainerArgs, type TrainerEvent } from '../src/trainer/run-trainer.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
 import { removeScratch, runWorkDir } from '../src/pipeline/scratch.js';
 
@@ -22,7 +22,8 @@ export function makeTrainActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'TrainerInputError');
       }
       const custom = student.command && student.command.length > 0;
-      const { command, env } = custom ? { command: student.command!, env: process.env } : builtinTrainer(deps);
+      // a custom trainer runs under a watchdog that stops it if this worker dies (the built-in one watches by itself)
+      const { command, env } = custom ? { command: [process.execPath, PARENT_WATCHDOG, String(process.pid), ...student.command!], env: process.env } : builtinTrainer(deps);
       // A retried attempt (worker crash, restart) continues from the last epoch checkpoint.
       const resume = existsSync(path.join(out, 'last.pt'));
       let last: Record<string, unknown> = { stage: 'train', resume, attempt: activity.info.attempt };
@@ -67,7 +68,7 @@ export function makeTrainActivities(deps: ActivityDeps) {
           pretrained,
           epochs: typeof metrics.epochs === 'number' ? metrics.epochs : student.epochs,
           metrics,
-          trainer: custom ? command.join(' ') : 'builtin:autotuner_trainer',
+          trainer: custom ? student.command!.join(' ') : 'builtin:autotuner_trainer',
           trainerArgs: trainerArgs({ ...opts, data: '<dataset>', out: '<out>' }),
         };
       } catch (err) {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { StudentConfig } from '../config/schema.js';
 
@@ -48,6 +49,9 @@ export interface TrainerRunOptions {
    */
   stallMs?: number;
 }
+
+/** `node PARENT_WATCHDOG <launcher pid> cmd...` runs a custom trainer that stops when its launcher dies. */
+export const PARENT_WATCHDOG = fileURLToPath(new URL('./parent-watchdog.cjs', import.meta.url));
 
 export function trainerArgs(o: TrainerRunOptions): string[] {
   const args = ['--data', o.data, '--init', o.init, '--out', o.out, '--epochs', String(o.epochs), '--imgsz', String(o.imgsz), '--device', o.device];

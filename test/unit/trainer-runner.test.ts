@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { builtinTrainerExtraArgs, runTrainer, TrainerError, type TrainerEvent } from '../../src/trainer/run-trainer.js';
+import { builtinTrainerExtraArgs, PARENT_WATCHDOG, runTrainer, TrainerError, type TrainerEvent } from '../../src/trainer/run-trainer.js';
+import { spawn } from 'node:child_process';
 import { studentSchema } from '../../src/config/schema.js';
 
 // A stand-in for an *external* trainer (the contract allows any command): it lets these tests
@@ -62,11 +63,16 @@ test('a crash is retryable and reports the stderr tail', async () => {
   );
 });
 
-/** Gone or a zombie waiting for its reaper: either way it no longer runs. */
-async function assertNotRunning(pid: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
-  const state = existsSync(`/proc/${pid}/stat`) ? (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.[0] : 'gone';
-  assert.ok(state === 'gone' || state === 'Z', `grandchild still running (state ${state})`);
+/** Gone or a zombie waiting for its reaper, within `withinMs`: either way it no longer runs. */
+async function assertNotRunning(pid: number, withinMs = 300): Promise<void> {
+  const stateOf = async () => (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => 'x) gone')).split(') ')[1]?.[0];
+  const end = Date.now() + withinMs;
+  let state: string | undefined;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    state = await stateOf();
+  } while (state !== 'g' && state !== 'Z' && Date.now() < end);
+  assert.ok(state === 'g' || state === 'Z', `grandchild still running (state ${state})`);
 }
 
 test('cancellation kills the whole process group (grandchildren too)', async () => {
@@ -109,4 +115,27 @@ test('student config maps to the built-in trainer flags (deterministic only when
   assert.deepEqual(builtinTrainerExtraArgs(student), ['--batch', '8', '--lr', '0.0002', '--amp', 'auto']);
   const det = studentSchema.parse({ amp: 'fp16', deterministic: true, batch: 16 });
   assert.deepEqual(builtinTrainerExtraArgs(det), ['--batch', '16', '--lr', '0.0002', '--amp', 'fp16', '--deterministic']);
+});
+
+test('a custom trainer under the parent watchdog: events and exit code pass through, and it stops when its launcher dies', async () => {
+  const { dir, command } = await setup();
+  const wrapped = [process.execPath, PARENT_WATCHDOG, String(process.pid), ...command];
+  const done = await runTrainer({ ...base(dir, wrapped), onEvent: () => undefined });
+  assert.equal(done.event, 'done');
+  await assert.rejects(runTrainer(base(dir, [process.execPath, PARENT_WATCHDOG, String(process.pid), '/nonexistent/trainer'])), (e: Error) => e instanceof TrainerError && !e.retryable && /cannot start trainer/.test(e.message));
+
+  // A launcher (the worker) that starts the wrapped trainer as the worker does, then dies by SIGKILL.
+  const hang = path.join(dir, 'hang');
+  await mkdir(hang, { recursive: true });
+  const launcher = spawn(process.execPath, ['-e', `
+    const { spawn } = require('node:child_process');
+    spawn(process.execPath, [${JSON.stringify(PARENT_WATCHDOG)}, String(process.pid), ...${JSON.stringify(command)}, '--out', ${JSON.stringify(hang)}],
+      { detached: true, stdio: 'ignore', env: { ...process.env, FAKE_MODE: 'hang' } });
+    setInterval(() => {}, 1000);`], { stdio: 'ignore' });
+  const pidFile = path.join(hang, 'grandchild.pid');
+  while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 50));
+  const grandchild = Number(await readFile(pidFile, 'utf8'));
+  launcher.kill('SIGKILL');
+  // the watchdog notices within a second and stops the whole group (a loaded machine gets 10 s)
+  await assertNotRunning(grandchild, 10_000);
 });

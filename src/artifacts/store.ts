@@ -66,16 +66,46 @@ async function exists(p: string): Promise<boolean> {
 
 /** Write a file atomically: temp file in the same directory, fsync, rename. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-  const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    await mkdir(path.dirname(file), { recursive: true });
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    // no half-written temp file left behind (a full disk would keep it full), and the error names the file
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw writeError(file, err);
   }
-  await rename(tmp, file);
+}
+
+/** A failed write as an error that names the file and, for a full disk, what to do; keeps `code`. */
+export function writeError(file: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.message?.includes(file)) return e;
+  const hint = e?.code === 'ENOSPC' ? ' (the disk is full: free space there)' : '';
+  const out = new Error(`cannot write ${file}: ${e?.message ?? String(err)}${hint}`, { cause: err }) as NodeJS.ErrnoException;
+  if (e?.code) out.code = e.code;
+  return out;
+}
+
+/** Relative path and size of every file under `dir`, sorted: a cheap check that a stored tree is whole. */
+async function treeShape(dir: string): Promise<string> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const ent of await readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, ent.name);
+      if (ent.isDirectory()) await walk(p);
+      else out.push(`${path.relative(dir, p)}\t${(await stat(p)).size}`);
+    }
+  };
+  await walk(dir);
+  return out.sort().join('\n');
 }
 
 /**
@@ -100,11 +130,18 @@ export class DirectoryArtifactStore implements ArtifactStore {
     const sha256 = await sha256File(file);
     const { size } = await stat(file);
     const dest = path.join(this.root, 'objects', sha256.slice(0, 2), sha256 + path.extname(file));
-    if (!(await exists(dest))) {
+    // Stored already, whole? (A truncated object, from a power loss or a hand, is replaced, not served.)
+    const stored = await stat(dest).then((st) => st.size, () => -1);
+    if (stored !== size) {
       await mkdir(path.dirname(dest), { recursive: true });
       const tmp = `${dest}.${randomUUID().slice(0, 8)}.tmp`;
-      await cp(file, tmp);
-      await rename(tmp, dest);
+      try {
+        await cp(file, tmp);
+        await rename(tmp, dest);
+      } catch (err) {
+        await rm(tmp, { force: true }).catch(() => undefined);
+        throw writeError(dest, err);
+      }
     }
     return { uri: pathToFileURL(dest).href, sha256, bytes: size, kind };
   }
@@ -112,16 +149,28 @@ export class DirectoryArtifactStore implements ArtifactStore {
   async putDir(dir: string, kind: ArtifactKind): Promise<ArtifactRef> {
     const { sha256, bytes } = await hashDir(dir);
     const dest = path.join(this.root, 'trees', sha256);
-    if (!(await exists(dest))) {
+    const want = await treeShape(dir);
+    const whole = (await exists(dest)) && (await treeShape(dest)) === want;
+    if (!whole) {
       const tmp = path.join(this.root, 'trees', `.${sha256}.${randomUUID().slice(0, 8)}.tmp`);
-      await mkdir(path.dirname(tmp), { recursive: true });
-      await cp(dir, tmp, { recursive: true });
+      try {
+        await mkdir(path.dirname(tmp), { recursive: true });
+        await cp(dir, tmp, { recursive: true });
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+        throw writeError(dest, err);
+      }
+      // A damaged copy (a file missing or cut short) is moved aside and replaced.
+      const aside = `${tmp}.damaged`;
+      if (await exists(dest)) await rename(dest, aside).catch(() => undefined);
       try {
         await rename(tmp, dest);
       } catch (err) {
         // Another writer stored the same tree first: identical content, keep theirs.
         await rm(tmp, { recursive: true, force: true });
         if (!(await exists(dest))) throw err;
+      } finally {
+        await rm(aside, { recursive: true, force: true });
       }
     }
     return { uri: pathToFileURL(dest).href, sha256, bytes, kind };

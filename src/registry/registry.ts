@@ -5,10 +5,11 @@
  */
 import { open, readFile, rename, unlink, link, mkdir } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ArtifactRef } from '../artifacts/ref.js';
-import { writeJsonAtomic } from '../artifacts/store.js';
+import { writeError, writeJsonAtomic } from '../artifacts/store.js';
 
 export type VersionState = 'candidate' | 'deployed' | 'rejected' | 'rolled-back';
 
@@ -100,6 +101,9 @@ function isAlive(pid: number): boolean {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Lock tokens this process holds now (any registry instance). */
+const heldLocks = new Set<string>();
 
 export interface RegistryOptions {
   /** give up waiting for the lock after this long */
@@ -262,13 +266,23 @@ export class ModelRegistry {
 
   private async lock(file: string): Promise<() => Promise<void>> {
     const lockFile = `${file}.lock`;
-    const token = `${process.pid} ${Date.now()} ${randomUUID()}`;
+    // The host: workers in other containers (other pid namespaces) share the registry volume, and a
+    // pid means something only on the host that wrote it.
+    const token = `${process.pid} ${Date.now()} ${randomUUID()} ${os.hostname()}`;
     // Write the token to a private file and link() it into place: link is atomic and fails with
     // EEXIST (O_EXCL semantics), so a crash can never leave an empty, ownerless lock behind.
     const mine = `${lockFile}.${process.pid}.${randomUUID().slice(0, 8)}`;
-    const fh = await open(mine, 'wx');
-    await fh.writeFile(token);
-    await fh.close();
+    try {
+      const fh = await open(mine, 'wx');
+      try {
+        await fh.writeFile(token);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await unlink(mine).catch(() => undefined);
+      throw writeError(mine, err);
+    }
     const deadline = Date.now() + this.lockTimeoutMs;
     try {
       for (let attempt = 0; ; attempt++) {
@@ -285,7 +299,9 @@ export class ModelRegistry {
     } finally {
       await unlink(mine).catch(() => undefined);
     }
+    heldLocks.add(token);
     return async () => {
+      heldLocks.delete(token);
       // Only remove our own lock: a stale-lock recovery may have replaced it.
       const content = await readFile(lockFile, 'utf8').catch(() => '');
       if (content === token) await unlink(lockFile).catch(() => undefined);
@@ -295,10 +311,15 @@ export class ModelRegistry {
   private async breakIfStale(lockFile: string): Promise<void> {
     const content = await readFile(lockFile, 'utf8').catch(() => null);
     if (content === null) return;
-    const [pidText, tsText] = content.split(' ');
+    const [pidText, tsText, , host] = content.split(' ');
     const pid = Number(pidText);
     const ts = Number(tsText);
-    const stale = !Number.isFinite(pid) || !isAlive(pid) || !Number.isFinite(ts) || Date.now() - ts > this.staleLockMs;
+    // The pid is checked only where it was written (locks from before the host was recorded count as
+    // ours). A lock with our own pid that we do not hold is a dead predecessor's: a restarted
+    // container often gets the same pid.
+    const here = !host || host === os.hostname();
+    const deadHolder = here && (!Number.isFinite(pid) || !isAlive(pid) || (pid === process.pid && !heldLocks.has(content)));
+    const stale = deadHolder || !Number.isFinite(ts) || Date.now() - ts > this.staleLockMs;
     if (!stale) return;
     // Move it aside, then check we moved the lock we judged: another process may have broken
     // the stale lock and taken a fresh one in between. If so, put theirs back (link never clobbers).

@@ -78,6 +78,9 @@ export async function saveBackground(cameraStateDir: string, bg: Uint8Array, wid
     if (prev) await writeFileAtomic(path.join(cameraStateDir, PREVIOUS_FILE), prev);
   }
   const png = await sharp(Buffer.from(bg.buffer, bg.byteOffset, width * height), { raw: { width, height, channels: 1 } }).png().toBuffer();
-  await writeFileAtomic(backgroundFile(cameraStateDir), png);
+  // The owner before the background: a crash in between leaves "owned by this run" with the older
+  // background still in PREVIOUS_FILE, so a retry compares against it. The other order made a retry
+  // compare this run's background with itself (a moved camera hidden) and then lose the older one.
   await writeFileAtomic(path.join(cameraStateDir, RUN_FILE), runKey);
+  await writeFileAtomic(backgroundFile(cameraStateDir), png);
 }

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArtifactIntegrityError, DirectoryArtifactStore } from '../../src/artifacts/store.js';
+import { ArtifactIntegrityError, DirectoryArtifactStore, writeFileAtomic } from '../../src/artifacts/store.js';
 
 async function fixture() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
@@ -55,4 +55,35 @@ test('json artifacts round-trip and a missing artifact says where it looked', as
   const ref = await store.putJson({ a: 1 });
   assert.deepEqual(await store.readJson(ref), { a: 1 });
   await assert.rejects(store.localPath({ ...ref, uri: 'file:///nope/x.json' }), /missing at \/nope\/x.json.*shared/);
+});
+
+test('a damaged stored object or tree is repaired by storing the same content again, not served as it is', async () => {
+  const { dir, store } = await fixture();
+  const f = path.join(dir, 'model.onnx');
+  await writeFile(f, Buffer.alloc(10_000, 7));
+  const ref = await store.putFile(f, 'model');
+  const stored = fileURLToPath(ref.uri);
+  await truncate(stored, 100); // a power loss or a stray hand
+  assert.deepEqual(await store.putFile(f, 'model'), ref);
+  assert.equal((await stat(stored)).size, 10_000);
+  await store.verify(ref);
+
+  const tree = path.join(dir, 'tree');
+  await mkdir(path.join(tree, 'images'), { recursive: true });
+  await writeFile(path.join(tree, 'images', 'a.jpg'), 'aaaa');
+  await writeFile(path.join(tree, 'manifest.json'), '{}');
+  const tref = await store.putDir(tree, 'frames');
+  await rm(path.join(fileURLToPath(tref.uri), 'images', 'a.jpg'));
+  assert.deepEqual(await store.putDir(tree, 'frames'), tref);
+  assert.equal(await readFile(path.join(fileURLToPath(tref.uri), 'images', 'a.jpg'), 'utf8'), 'aaaa');
+  await store.verify(tref);
+  assert.deepEqual((await readdir(path.join(dir, 'store', 'trees'))).filter((n) => n.startsWith('.')), [], 'no temp or damaged copies left');
+});
+
+test('a failed atomic write names the file and leaves no temp file', async () => {
+  const { dir } = await fixture();
+  const blocker = path.join(dir, 'not-a-dir');
+  await writeFile(blocker, 'x');
+  await assert.rejects(writeFileAtomic(path.join(blocker, 'state.json'), '{}'), (e: NodeJS.ErrnoException) => e.message.startsWith(`cannot write ${path.join(blocker, 'state.json')}: `) && e.code === 'EEXIST');
+  assert.deepEqual(await readdir(dir), ['not-a-dir']);
 });

@@ -93,3 +93,18 @@ test('a stale lock left by a dead process is broken', async () => {
   const v = await reg.createVersion('cam', { model: model(1), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} });
   assert.equal(v.version, 'v1');
 });
+
+test("locks: our own pid that we do not hold is a dead predecessor's (restarted container); another host's live-looking pid waits for the age limit", async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reg-pid-'));
+  const reg = new ModelRegistry(dataDir, { lockTimeoutMs: 2000, staleLockMs: 60_000 });
+  const file = reg.file('cam');
+  await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(file), { recursive: true }));
+  // left by a SIGKILLed worker whose successor got the same pid: alive by kill(pid, 0), but not a holder
+  writeFileSync(`${file}.lock`, `${process.pid} ${Date.now()} 0000-dead ${os.hostname()}`);
+  assert.equal((await reg.createVersion('cam', { model: model(1), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} })).version, 'v1');
+  // a fresh lock of a worker in another container: its pid means nothing here, so only its age counts
+  writeFileSync(`${file}.lock`, `1 ${Date.now()} 0000-live other-host`);
+  await assert.rejects(reg.createVersion('cam', { model: model(2), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} }), /timed out waiting for registry lock/);
+  writeFileSync(`${file}.lock`, `1 ${Date.now() - 120_000} 0000-old other-host`);
+  assert.equal((await reg.createVersion('cam', { model: model(2), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} })).version, 'v2');
+});

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { SampleConfig } from '../../src/config/schema.js';
 import { sampleClip } from '../../src/sampling/sample.js';
+import { loadPreviousBackground, saveBackground } from '../../src/sampling/camera-moved.js';
 import { cutDemo, splicedDemo, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('moved');
@@ -45,4 +47,28 @@ test('compared with the previous run: same view passes, another view is flagged;
   const retry = (await run(otherView, 8, state, 'run3')).manifest;
   assert.equal(retry.cameraMoved, true);
   assert.equal(retry.stats.previousCorrelation, third.stats.previousCorrelation);
+});
+
+test('a crash while the background is saved: the retry still compares with the run before, and keeps it', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'moved-crash-'));
+  try {
+    const [w, h] = [8, 6];
+    const old = new Uint8Array(w * h).fill(40);
+    const now = new Uint8Array(w * h).map((_, i) => (i * 37) % 256);
+    await saveBackground(dir, old, w, h, 'run-1');
+    // run 2's save dies when it records itself as the owner (here: a directory where that file goes)
+    await rm(path.join(dir, 'background.run'));
+    await mkdir(path.join(dir, 'background.run', 'blocker'), { recursive: true });
+    await assert.rejects(saveBackground(dir, now, w, h, 'run-2'));
+    await rm(path.join(dir, 'background.run'), { recursive: true });
+    await writeFile(path.join(dir, 'background.run'), 'run-1');
+    // the retry of run 2 compares with run 1's background, not with its own
+    const prev = await loadPreviousBackground(dir, w, h, 'run-2');
+    assert.deepEqual([...prev!.data], [...old]);
+    await saveBackground(dir, now, w, h, 'run-2');
+    assert.deepEqual([...(await loadPreviousBackground(dir, w, h, 'run-2'))!.data], [...old], 'run 1 is still the one before');
+    assert.deepEqual([...(await loadPreviousBackground(dir, w, h, 'run-3'))!.data], [...now]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

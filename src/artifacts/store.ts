@@ -77,6 +77,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
       await fh.close();
     }
     await rename(tmp, file);
+    await syncPath(path.dirname(file));
   } catch (err) {
     // no half-written temp file left behind (a full disk would keep it full), and the error names the file
     await rm(tmp, { force: true }).catch(() => undefined);
@@ -92,6 +93,16 @@ export function writeError(file: string, err: unknown): Error {
   const out = new Error(`cannot write ${file}: ${e?.message ?? String(err)}${hint}`, { cause: err }) as NodeJS.ErrnoException;
   if (e?.code) out.code = e.code;
   return out;
+}
+
+/** Flush a file (or a directory's entries) to disk: a rename alone survives a crash, not a power loss. */
+async function syncPath(p: string): Promise<void> {
+  const fh = await open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Relative path and size of every file under `dir`, sorted: a cheap check that a stored tree is whole. */
@@ -137,7 +148,10 @@ export class DirectoryArtifactStore implements ArtifactStore {
       const tmp = `${dest}.${randomUUID().slice(0, 8)}.tmp`;
       try {
         await cp(file, tmp);
+        // on disk before it gets its valid name (edge boxes lose power), and the name after
+        await syncPath(tmp);
         await rename(tmp, dest);
+        await syncPath(path.dirname(dest));
       } catch (err) {
         await rm(tmp, { force: true }).catch(() => undefined);
         throw writeError(dest, err);
@@ -164,6 +178,9 @@ export class DirectoryArtifactStore implements ArtifactStore {
       const aside = `${tmp}.damaged`;
       if (await exists(dest)) await rename(dest, aside).catch(() => undefined);
       try {
+        // Trees (sampled frames, datasets: a hundred files or more) are not flushed file by file: on an
+        // SD card that costs seconds per run, they can be made again from the stored clip, and a
+        // tree cut short by a power loss is replaced the next time its content is stored.
         await rename(tmp, dest);
       } catch (err) {
         // Another writer stored the same tree first: identical content, keep theirs.

@@ -8,8 +8,14 @@ const PREFIX = 'autotune/';
 export interface SyncChange {
   scheduleId: string;
   cameraId: string;
-  change: 'created' | 'updated' | 'paused' | 'unpaused' | 'deleted' | 'unchanged';
+  change: 'created' | 'updated' | 'paused' | 'unpaused' | 'deleted' | 'unchanged' | 'failed';
+  /** why, for 'failed' */
+  error?: string;
 }
+
+// Never two tunings of a camera at once: skip a firing while the previous one runs. After an outage,
+// at most the last hour's missed firing runs, not a burst.
+const POLICIES = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour', pauseOnFailure: false } as const;
 
 type ScheduleSpec = NonNullable<CameraConfig['schedule']>;
 
@@ -27,61 +33,76 @@ function desiredAction(cameraId: string, specHash: string): ScheduleOptionsActio
 }
 
 function specHash(cameraId: string, s: ScheduleSpec): string {
-  return createHash('sha256').update(JSON.stringify([cameraId, s.cron, s.timezone ?? null, GPU_TASK_QUEUE, 'v1'])).digest('hex').slice(0, 16);
+  // the policies too: a change of them in a later release reaches existing schedules
+  return createHash('sha256').update(JSON.stringify([cameraId, s.cron, s.timezone ?? null, GPU_TASK_QUEUE, POLICIES, 'v1'])).digest('hex').slice(0, 16);
 }
 
 /**
  * Reconcile Temporal Schedules with the config: create missing, update changed, pause/unpause,
- * delete schedules of cameras that no longer have one. Idempotent.
+ * delete schedules of cameras that no longer have one. Idempotent. One camera the server refuses
+ * (a bad cron or time zone) is reported as 'failed' and the others are still reconciled.
  */
 export async function syncSchedules(client: Client, config: AutotunerConfig): Promise<SyncChange[]> {
   const changes: SyncChange[] = [];
   const wanted = new Map(config.cameras.filter((c) => c.schedule).map((c) => [scheduleId(c.id), c]));
   for (const [id, cam] of wanted) {
-    const s = cam.schedule!;
-    const hash = specHash(cam.id, s);
-    const spec = { cronExpressions: [s.cron], timezone: s.timezone };
-    const handle = client.schedule.getHandle(id);
-    let desc;
     try {
-      desc = await handle.describe();
+      await syncOne(client, id, cam, changes);
     } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      changes.push({ scheduleId: id, cameraId: cam.id, change: 'failed', error: `camera ${cam.id}: ${(err as Error).message}` });
     }
-    if (!desc) {
-      await client.schedule.create({
-        scheduleId: id,
-        spec,
-        action: desiredAction(cam.id, hash),
-        // Never two tunings of a camera at once: skip a firing while the previous one runs.
-        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour', pauseOnFailure: false },
-        state: { paused: s.paused, note: s.paused ? 'paused in config' : undefined },
-      });
-      changes.push({ scheduleId: id, cameraId: cam.id, change: 'created' });
-      continue;
-    }
-    const currentHash = desc.action.type === 'startWorkflow' ? (desc.action.memo as Record<string, unknown> | undefined)?.autotunerSpecHash : undefined;
-    let changed = false;
-    if (currentHash !== hash) {
-      await handle.update((prev) => ({ ...prev, spec, action: desiredAction(cam.id, hash) }));
-      changes.push({ scheduleId: id, cameraId: cam.id, change: 'updated' });
-      changed = true;
-    }
-    if (desc.state.paused !== s.paused) {
-      if (s.paused) await handle.pause('paused in config');
-      else await handle.unpause('unpaused in config');
-      changes.push({ scheduleId: id, cameraId: cam.id, change: s.paused ? 'paused' : 'unpaused' });
-      changed = true;
-    }
-    if (!changed) changes.push({ scheduleId: id, cameraId: cam.id, change: 'unchanged' });
   }
   for await (const summary of client.schedule.list()) {
     if (summary.scheduleId.startsWith(PREFIX) && !wanted.has(summary.scheduleId)) {
-      await client.schedule.getHandle(summary.scheduleId).delete();
+      try {
+        await client.schedule.getHandle(summary.scheduleId).delete();
+      } catch (err) {
+        // the list (visibility) can lag behind: a schedule deleted already is what we wanted
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      }
       changes.push({ scheduleId: summary.scheduleId, cameraId: summary.scheduleId.slice(PREFIX.length), change: 'deleted' });
     }
   }
   return changes;
+}
+
+/** Create, update, pause or unpause one camera's schedule; what it did goes into `changes`. */
+async function syncOne(client: Client, id: string, cam: CameraConfig, changes: SyncChange[]): Promise<void> {
+  const s = cam.schedule!;
+  const hash = specHash(cam.id, s);
+  const spec = { cronExpressions: [s.cron], timezone: s.timezone };
+  const handle = client.schedule.getHandle(id);
+  let desc;
+  try {
+    desc = await handle.describe();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  if (!desc) {
+    await client.schedule.create({
+      scheduleId: id,
+      spec,
+      action: desiredAction(cam.id, hash),
+      policies: { ...POLICIES },
+      state: { paused: s.paused, note: s.paused ? 'paused in config' : undefined },
+    });
+    changes.push({ scheduleId: id, cameraId: cam.id, change: 'created' });
+    return;
+  }
+  const currentHash = desc.action.type === 'startWorkflow' ? (desc.action.memo as Record<string, unknown> | undefined)?.autotunerSpecHash : undefined;
+  let changed = false;
+  if (currentHash !== hash) {
+    await handle.update((prev) => ({ ...prev, spec, action: desiredAction(cam.id, hash), policies: { ...prev.policies, ...POLICIES } }));
+    changes.push({ scheduleId: id, cameraId: cam.id, change: 'updated' });
+    changed = true;
+  }
+  if (desc.state.paused !== s.paused) {
+    if (s.paused) await handle.pause('paused in config');
+    else await handle.unpause('unpaused in config');
+    changes.push({ scheduleId: id, cameraId: cam.id, change: s.paused ? 'paused' : 'unpaused' });
+    changed = true;
+  }
+  if (!changed) changes.push({ scheduleId: id, cameraId: cam.id, change: 'unchanged' });
 }
 
 export interface ScheduleRow {

@@ -99,12 +99,30 @@ export const gateSchema = z
   })
   .strict();
 
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const scheduleSchema = z
   .object({
-    /** cron expression, e.g. "0 3 * * *" */
-    cron: z.string().min(1),
+    /** cron expression, e.g. "0 3 * * *" (5 to 7 fields, or "@daily"-style) */
+    cron: z
+      .string()
+      .min(1)
+      .refine((c) => c.trim().startsWith('@') || [5, 6, 7].includes(c.trim().split(/\s+/).length), {
+        message: 'a cron expression has 5 fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"',
+      }),
     paused: z.boolean().default(false),
-    timezone: z.string().optional(),
+    /** IANA time zone of the cron, e.g. "Europe/Berlin" (default UTC) */
+    timezone: z
+      .string()
+      .refine(isTimeZone, { message: 'not an IANA time zone name, e.g. "Europe/Berlin" or "UTC"' })
+      .optional(),
   })
   .strict();
 

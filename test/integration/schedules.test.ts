@@ -39,6 +39,12 @@ test('schedule sync reconciles create → unchanged → update → pause → del
   assert.equal(desc.state.paused, true);
   assert.equal(desc.policies.overlap, 'SKIP');
   assert.deepEqual((await syncSchedules(env.client, v2)).map((c) => c.change), ['unchanged']);
+  // a cron the server refuses fails that camera only: the others are still created, updated, deleted
+  const v3 = parseConfig({ cameras: [cam('a', { cron: '61 3 * * *' }), cam('e', { cron: '0 2 * * *' })] });
+  const third = await syncSchedules(env.client, v3);
+  assert.deepEqual(third.map((c) => [c.scheduleId, c.change]), [['autotune/a', 'failed'], ['autotune/e', 'created']]);
+  assert.match(third[0]!.error ?? '', /^camera a: /);
+  assert.deepEqual((await listSchedules(env.client)).map((r) => r.cameraId), ['a', 'e'], 'a keeps its last good schedule');
   await syncSchedules(env.client, parseConfig({ cameras: [cam('c')] }));
   assert.deepEqual(await listSchedules(env.client), []);
 });

@@ -49,6 +49,9 @@ test('a bad config names the field and the fix', () => {
   );
   assert.throws(() => parseConfig({ cameras: [{ id: 'a', source: 'x' }, { id: 'a', source: 'y' }] }), /duplicate camera id "a"/);
   assert.throws(() => parseConfig({ cameras: [{ id: 'a', source: 'x', sorce: 'typo' }] }), /Unrecognized key.*sorce/);
+  assert.throws(() => parseConfig({ cameras: [{ id: 'a', source: 'x', schedule: { cron: '0 3 * *' } }] }), /schedule\.cron.*5 fields/s);
+  assert.throws(() => parseConfig({ cameras: [{ id: 'a', source: 'x', schedule: { cron: '0 3 * * *', timezone: 'Europe/Berlinn' } }] }), /schedule\.timezone.*IANA time zone/s);
+  assert.equal(parseConfig({ cameras: [{ id: 'a', source: 'x', schedule: { cron: '@daily', timezone: 'Europe/Berlin' } }] }).cameras[0]!.schedule!.cron, '@daily');
   assert.throws(() => parseConfig({ cameras: [] }), /cameras/);
 });
 

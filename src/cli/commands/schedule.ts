@@ -15,9 +15,12 @@ export function register(program: Command): void {
       await withClient(loaded, async (client, ns) => {
         await ensureSearchAttributes(client, ns);
         const changes = await syncSchedules(client, loaded.config);
+        const failed = changes.filter((c) => c.change === 'failed');
+        // the others were reconciled; the command still fails so a deploy script notices
+        if (failed.length) process.exitCode = 1;
         if (globalOpts(cmd).json) return printJson({ changes });
         if (changes.length === 0) console.log('no cameras have a schedule; nothing to do');
-        for (const c of changes) console.log(`${c.change.padEnd(9)} ${c.scheduleId}`);
+        for (const c of changes) console.log(`${c.change.padEnd(9)} ${c.scheduleId}${c.error ? `: ${c.error}` : ''}`);
       });
     });
   schedule
@@ -33,7 +36,7 @@ export function register(program: Command): void {
       });
     });
   const simple: [string, string, (cameraId: string, client: Parameters<Parameters<typeof withClient>[1]>[0]) => Promise<void>][] = [
-    ['pause', 'pause a camera\'s schedule', (id, c) => scheduleHandle(c, id).pause('paused from the CLI')],
+    ['pause', 'pause a camera\'s schedule (until the next sync, if the config does not say "paused": true)', (id, c) => scheduleHandle(c, id).pause('paused from the CLI')],
     ['unpause', 'unpause a camera\'s schedule', (id, c) => scheduleHandle(c, id).unpause('unpaused from the CLI')],
     ['trigger', 'run a camera\'s schedule now (skipped if a tuning of the camera runs)', (id, c) => scheduleHandle(c, id).trigger()],
     ['delete', 'delete a camera\'s schedule (sync recreates it while the config has one)', (id, c) => scheduleHandle(c, id).delete()],
@@ -44,7 +47,8 @@ export function register(program: Command): void {
       .description(description)
       .action(async (cameraId: string, _o, cmd: Command) => {
         const loaded = await loadFor(cmd);
-        findCamera(loaded.config, cameraId);
+        // a camera removed from the config may still have a schedule to pause or delete
+        if (name !== 'pause' && name !== 'delete') findCamera(loaded.config, cameraId);
         await withClient(loaded, async (client) => {
           try {
             await fn(cameraId, client);

@@ -77,6 +77,8 @@ export function register(program: Command): void {
             outcome = (await handle.result()) as TuneOutcome;
           } catch (err) {
             failure = ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message).split('\n')[0];
+            // scripts tell a failed (or terminated) run from a finished one by the exit code
+            process.exitCode = 1;
           }
           if (globalOpts(cmd).json) return printJson({ ...s, outcome, failure });
           console.log(`${s.workflowId} run ${s.runId}: ${s.status}`);

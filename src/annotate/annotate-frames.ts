@@ -142,16 +142,18 @@ export async function annotateFrames(o: AnnotateFramesOptions): Promise<Annotate
   let done = reused;
   if (reused) await o.onProgress?.({ done, total: o.frames.length, lastIndex: -1, reused });
 
-  const load = async (i: number): Promise<RgbFrame> => {
+  const load = async (i: number, into?: Uint8Array): Promise<RgbFrame> => {
     const s = performance.now();
-    const fr = await loadFrame(frameImagePath(o.framesDir, o.frames[i]!.name));
+    const fr = await loadFrame(frameImagePath(o.framesDir, o.frames[i]!.name), into);
     timings.loadSec += (performance.now() - s) / 1000;
     return fr;
   };
   const pipelined = isPipelined(o.detector) ? o.detector : undefined;
-  const labelFrame = async (i: number): Promise<void> => {
+  /** `lane`: the lane's pixel buffer, reused frame after frame (the frame is done with when this returns) */
+  const labelFrame = async (i: number, lane: { pixels?: Uint8Array }): Promise<void> => {
     const f = o.frames[i]!;
-    const frame = await load(i);
+    const frame = await load(i, lane.pixels);
+    lane.pixels = frame.data;
     let s = performance.now();
     let dets: Detection[];
     if (pipelined) {
@@ -188,9 +190,10 @@ export async function annotateFrames(o: AnnotateFramesOptions): Promise<Annotate
   let taken = 0;
   let failure: { err: unknown } | undefined;
   const lane = async (): Promise<void> => {
+    const state: { pixels?: Uint8Array } = {};
     while (!failure && taken < todo.length) {
       if (o.signal?.aborted) throw abortError(o.signal);
-      await labelFrame(todo[taken++]!);
+      await labelFrame(todo[taken++]!, state);
     }
   };
   await Promise.all(

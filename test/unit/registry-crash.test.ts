@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -107,4 +107,54 @@ test("locks: our own pid that we do not hold is a dead predecessor's (restarted 
   await assert.rejects(reg.createVersion('cam', { model: model(2), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} }), /timed out waiting for registry lock/);
   writeFileSync(`${file}.lock`, `1 ${Date.now() - 120_000} 0000-old other-host`);
   assert.equal((await reg.createVersion('cam', { model: model(2), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} })).version, 'v2');
+});
+
+test('a breaker that died while breaking a stale lock does not block the registry', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reg-breaker-'));
+  const reg = new ModelRegistry(dataDir, { lockTimeoutMs: 3000 });
+  const file = reg.file('cam');
+  await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(file), { recursive: true }));
+  writeFileSync(`${file}.lock`, `4194305 ${Date.now()} dead ${os.hostname()}`);
+  // a dead process's breaker lock, and a live one's that has hung for longer than breaking takes
+  writeFileSync(`${file}.lock.break`, `4194306 ${Date.now()} dead ${os.hostname()}`);
+  assert.equal((await reg.createVersion('cam', { model: model(1), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} })).version, 'v1');
+  writeFileSync(`${file}.lock`, `4194305 ${Date.now()} dead ${os.hostname()}`);
+  writeFileSync(`${file}.lock.break`, `1 ${Date.now() - 10_000} hung other-host`);
+  assert.equal((await reg.createVersion('cam', { model: model(2), dataset: null, teacher: 't', trainer: 'tr', trainerArgs: [], metrics: {} })).version, 'v2');
+  assert.deepEqual(readdirSync(path.dirname(file)).filter((f) => f.includes('.lock')), []);
+});
+
+test('three writers breaking stale locks of holders that die at once never lose an update', { timeout: 120_000 }, async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reg-race-'));
+  const reg = new ModelRegistry(dataDir);
+  const lockFile = `${reg.file('cam')}.lock`;
+  await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(lockFile), { recursive: true }));
+  const kids = ['a', 'b', 'c'].map((p) => writer(dataDir, p, 40));
+  const done = Promise.all(kids.map((k) => waitFor(k, 'done')));
+  let finished = false;
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  // A holder that takes the lock whenever it is free and dies at once (a dead pid), over and over:
+  // every one of its locks is broken by writers racing each other. (Before the breaker lock, a
+  // writer could move aside the fresh lock another had just taken, and two then held it.)
+  let planted = 0;
+  const tmp = `${lockFile}.dying`;
+  while (!finished) {
+    writeFileSync(tmp, `4194305 ${Date.now()} dying ${os.hostname()}`);
+    let took = false;
+    try {
+      linkSync(tmp, lockFile);
+      took = true;
+      planted++;
+    } catch {
+      // held: try again soon
+    }
+    unlinkSync(tmp);
+    await new Promise((r) => (took ? setTimeout(r, 10 + Math.random() * 10) : setImmediate(r)));
+  }
+  await done;
+  assert.ok(planted > 20, `stale locks planted: ${planted}`);
+  const file = await reg.read('cam');
+  for (const p of ['a', 'b', 'c']) assert.equal(file.versions.filter((v) => v.idempotencyKey?.startsWith(p)).length, 40, `writer ${p}'s versions`);
+  assert.deepEqual(file.versions.map((v) => v.version), file.versions.map((_, i) => `v${i + 1}`));
+  assert.equal(file.versions.filter((v) => v.state === 'deployed').length, 1);
 });

@@ -10,14 +10,32 @@ import type { ArtifactKind, ArtifactRef } from './ref.js';
  * an object store can implement the same interface later.
  */
 export interface ArtifactStore {
-  putFile(file: string, kind: ArtifactKind): Promise<ArtifactRef>;
-  putDir(dir: string, kind: ArtifactKind): Promise<ArtifactRef>;
+  putFile(file: string, kind: ArtifactKind, opts?: PutOptions): Promise<ArtifactRef>;
+  putDir(dir: string, kind: ArtifactKind, opts?: PutOptions): Promise<ArtifactRef>;
   putJson(value: unknown, kind?: ArtifactKind): Promise<ArtifactRef>;
   /** A local path holding the artifact's bytes (a file or a directory). */
   localPath(ref: ArtifactRef): Promise<string>;
   readJson<T>(ref: ArtifactRef): Promise<T>;
   /** Re-hash the stored bytes; throws ArtifactIntegrityError on mismatch. */
   verify(ref: ArtifactRef): Promise<void>;
+}
+
+export interface PutOptions {
+  /**
+   * The caller gives the file or directory up: it is renamed into the store instead of copied when
+   * both are on one filesystem (a run's scratch under the data directory), and may be gone after.
+   */
+  move?: boolean;
+}
+
+/** rename, or copy where `from` is on another filesystem (EXDEV) */
+async function moveOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await cp(from, to, { recursive: true });
+  }
 }
 
 export class ArtifactIntegrityError extends Error {
@@ -45,13 +63,23 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
 
 /** Hash of a directory: sha256 over its sorted `sha256  relpath` lines (like `sha256sum`). */
 export async function hashDir(dir: string): Promise<{ sha256: string; bytes: number }> {
-  const lines: string[] = [];
+  const files = await listFiles(dir);
+  const lines = new Array<string>(files.length);
   let bytes = 0;
-  for (const rel of await listFiles(dir)) {
-    const full = path.join(dir, rel);
-    lines.push(`${await sha256File(full)}  ${rel}`);
-    bytes += (await stat(full)).size;
-  }
+  // A few files at a time: a frames tree is a hundred ~100 KB JPEGs, and one by one the hashing
+  // waited on each read in turn.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      const full = path.join(dir, files[i]!);
+      const { size } = await stat(full);
+      const digest = size <= 8 << 20 ? createHash('sha256').update(await readFile(full)).digest('hex') : await sha256File(full);
+      lines[i] = `${digest}  ${files[i]}`;
+      bytes += size;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, files.length) }, worker));
   return { sha256: createHash('sha256').update(lines.join('\n')).digest('hex'), bytes };
 }
 
@@ -137,7 +165,7 @@ export class DirectoryArtifactStore implements ArtifactStore {
     return dir;
   }
 
-  async putFile(file: string, kind: ArtifactKind): Promise<ArtifactRef> {
+  async putFile(file: string, kind: ArtifactKind, opts: PutOptions = {}): Promise<ArtifactRef> {
     const sha256 = await sha256File(file);
     const { size } = await stat(file);
     const dest = path.join(this.root, 'objects', sha256.slice(0, 2), sha256 + path.extname(file));
@@ -147,12 +175,15 @@ export class DirectoryArtifactStore implements ArtifactStore {
       await mkdir(path.dirname(dest), { recursive: true });
       const tmp = `${dest}.${randomUUID().slice(0, 8)}.tmp`;
       try {
-        await cp(file, tmp);
+        if (opts.move) await moveOrCopy(file, tmp);
+        else await cp(file, tmp);
         // on disk before it gets its valid name (edge boxes lose power), and the name after
         await syncPath(tmp);
         await rename(tmp, dest);
         await syncPath(path.dirname(dest));
       } catch (err) {
+        // a moved file goes back where the caller had it: nothing is lost by a failed store
+        if (opts.move && !(await exists(file))) await rename(tmp, file).catch(() => undefined);
         await rm(tmp, { force: true }).catch(() => undefined);
         throw writeError(dest, err);
       }
@@ -160,7 +191,7 @@ export class DirectoryArtifactStore implements ArtifactStore {
     return { uri: pathToFileURL(dest).href, sha256, bytes: size, kind };
   }
 
-  async putDir(dir: string, kind: ArtifactKind): Promise<ArtifactRef> {
+  async putDir(dir: string, kind: ArtifactKind, opts: PutOptions = {}): Promise<ArtifactRef> {
     const { sha256, bytes } = await hashDir(dir);
     const dest = path.join(this.root, 'trees', sha256);
     const want = await treeShape(dir);
@@ -169,7 +200,8 @@ export class DirectoryArtifactStore implements ArtifactStore {
       const tmp = path.join(this.root, 'trees', `.${sha256}.${randomUUID().slice(0, 8)}.tmp`);
       try {
         await mkdir(path.dirname(tmp), { recursive: true });
-        await cp(dir, tmp, { recursive: true });
+        if (opts.move) await moveOrCopy(dir, tmp);
+        else await cp(dir, tmp, { recursive: true });
       } catch (err) {
         await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
         throw writeError(dest, err);
@@ -184,8 +216,13 @@ export class DirectoryArtifactStore implements ArtifactStore {
         await rename(tmp, dest);
       } catch (err) {
         // Another writer stored the same tree first: identical content, keep theirs.
-        await rm(tmp, { recursive: true, force: true });
-        if (!(await exists(dest))) throw err;
+        if (await exists(dest)) await rm(tmp, { recursive: true, force: true });
+        else {
+          // a moved tree goes back where the caller had it
+          if (opts.move && !(await exists(dir))) await rename(tmp, dir).catch(() => undefined);
+          await rm(tmp, { recursive: true, force: true });
+          throw err;
+        }
       } finally {
         await rm(aside, { recursive: true, force: true });
       }

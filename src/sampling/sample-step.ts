@@ -40,7 +40,8 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResu
       onProgress: opts.onProgress,
       signal: opts.signal,
     });
-    const frames = await opts.store.putDir(outDir, 'frames');
+    // outDir is the store's own scratch (same filesystem): renamed into place, not copied
+    const frames = await opts.store.putDir(outDir, 'frames', { move: true });
     const s = manifest.stats;
     return {
       frames,

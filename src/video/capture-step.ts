@@ -40,7 +40,8 @@ export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureRe
     onProgress: opts.onProgress,
     signal: opts.signal,
   });
-  const ref = await opts.store.putFile(clip.path, 'other');
+  // the clip is rebuilt from the segments on every attempt: the store may take it (a rename)
+  const ref = await opts.store.putFile(clip.path, 'other', { move: !opts.keepWorkDir });
   if (!opts.keepWorkDir) await rm(opts.workDir, { recursive: true, force: true });
   return {
     clip: ref,

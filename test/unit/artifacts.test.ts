@@ -87,3 +87,36 @@ test('a failed atomic write names the file and leaves no temp file', async () =>
   await assert.rejects(writeFileAtomic(path.join(blocker, 'state.json'), '{}'), (e: NodeJS.ErrnoException) => e.message.startsWith(`cannot write ${path.join(blocker, 'state.json')}: `) && e.code === 'EEXIST');
   assert.deepEqual(await readdir(dir), ['not-a-dir']);
 });
+
+test('move: a given-up file or tree is renamed into the store (same ref as a copy); a failed store gives it back', async () => {
+  const { dir, store } = await fixture();
+  const a = path.join(dir, 'clip.mkv');
+  await writeFile(a, 'clip-bytes');
+  const copied = await store.putFile(a, 'other');
+  await rm(fileURLToPath(copied.uri));
+  const moved = await store.putFile(a, 'other', { move: true });
+  assert.deepEqual(moved, copied);
+  assert.equal(await readFile(fileURLToPath(moved.uri), 'utf8'), 'clip-bytes');
+  await assert.rejects(stat(a), /ENOENT/, 'renamed, not copied');
+
+  const tree = path.join(dir, 'frames');
+  await mkdir(path.join(tree, 'images'), { recursive: true });
+  for (let i = 0; i < 20; i++) await writeFile(path.join(tree, 'images', `f${i}.jpg`), `jpeg ${i}`);
+  await writeFile(path.join(tree, 'manifest.json'), '{}');
+  const treeCopy = await store.putDir(tree, 'frames');
+  await rm(fileURLToPath(treeCopy.uri), { recursive: true });
+  const treeMoved = await store.putDir(tree, 'frames', { move: true });
+  assert.deepEqual(treeMoved, treeCopy);
+  assert.equal((await readdir(path.join(fileURLToPath(treeMoved.uri), 'images'))).length, 20);
+  await assert.rejects(stat(tree), /ENOENT/);
+
+  // the store cannot take it (its place is blocked by a directory): the file is back where it was
+  const b = path.join(dir, 'b.mkv');
+  await writeFile(b, 'other-clip');
+  const probe = await store.putFile(b, 'other');
+  await rm(fileURLToPath(probe.uri));
+  await mkdir(path.join(fileURLToPath(probe.uri), 'blocker'), { recursive: true });
+  await assert.rejects(store.putFile(b, 'other', { move: true }), (err: Error) => err.message.includes(fileURLToPath(probe.uri)));
+  assert.equal(await readFile(b, 'utf8'), 'other-clip', 'nothing lost');
+  assert.deepEqual((await readdir(path.dirname(fileURLToPath(probe.uri)))).filter((f) => f.endsWith('.tmp')), []);
+});

@@ -19,7 +19,7 @@ export interface StartedTune {
  * Start `tuneCamera` with ID tune/<cameraId>. A second start while one runs is refused
  * (TuneAlreadyRunningError) unless `attach`, which returns the running one.
  */
-export async function startTune(client: Client, cameraId: string, overrides: CameraOverrides = {}, attach = false): Promise<StartedTune> {
+export async function startTune(client: Client, cameraId: string, overrides: CameraOverrides = {}, attach = false, retried = false): Promise<StartedTune> {
   const workflowId = tuneWorkflowId(cameraId);
   try {
     const handle = await client.workflow.start('tuneCamera', {
@@ -34,6 +34,8 @@ export async function startTune(client: Client, cameraId: string, overrides: Cam
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const running = client.workflow.getHandle(workflowId);
     const desc = await running.describe();
+    // it ended between our start and the describe: start again rather than attach to a finished run
+    if (desc.status.name !== 'RUNNING' && !retried) return startTune(client, cameraId, overrides, attach, true);
     if (!attach) {
       throw new TuneAlreadyRunningError(
         `a tuning of camera "${cameraId}" is already running (workflow ${workflowId}, run ${desc.runId}, started ${desc.startTime.toISOString()}). ` +

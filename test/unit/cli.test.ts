@@ -46,12 +46,19 @@ test('commands that need Temporal say where they looked and how to start one', a
   assert.match(r.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1.*autotuner server/s);
 });
 
+test('tune --set with broken JSON says which option and how it should look', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const r = await cli(['tune', 'demo', '--set', '{student: 3}'], dir, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--set is not valid JSON .*e\.g\. --set '\{"student"/);
+});
+
 test('doctor checks the install and reports JSON', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
   const r = await cli(['doctor', '--json'], dir, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
   const byName = Object.fromEntries(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
-  for (const name of ['ffmpeg', 'python venv', 'torch', 'temporal CLI', 'onnxruntime-node', 'teacher weights', 'demo video']) {
+  for (const name of ['ffmpeg', 'python venv', 'torch', 'temporal CLI', 'onnxruntime-node', 'jpeg codec', 'teacher weights', 'demo video']) {
     assert.equal(byName[name], true, `${name} ok`);
   }
   assert.equal(byName['temporal server'], false, 'no server at the address');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { findCamera } from '../../config/load.js';
 import type { TuneOutcome } from '../../pipeline/progress.js';
+import type { CameraOverrides } from '../../pipeline/overrides.js';
 import { ensureSearchAttributes } from '../../client/search-attributes.js';
 import { liveStatus, startTune, waitForTune } from '../../client/tune.js';
 import { tuneWorkflowId } from '../../temporal/queues.js';
@@ -34,12 +35,18 @@ export function register(program: Command): void {
       const loaded = await loadFor(cmd);
       findCamera(loaded.config, cameraId);
       const json = globalOpts(cmd).json;
-      const overrides = o.set ? JSON.parse(o.set) : {};
+      let overrides: CameraOverrides = {};
+      try {
+        if (o.set) overrides = JSON.parse(o.set) as CameraOverrides;
+      } catch (err) {
+        throw new Error(`--set is not valid JSON (${(err as Error).message}); e.g. --set '{"student":{"epochs":3}}'`);
+      }
       await withClient(loaded, async (client, namespace) => {
         await ensureSearchAttributes(client, namespace);
         const started = await startTune(client, cameraId, overrides, Boolean(o.wait));
         const link = uiLink(loaded, namespace, started.workflowId, started.runId);
         console.error(`${started.attached ? 'attached to running' : 'started'} ${started.workflowId} (run ${started.runId})\n  Web UI: ${link}`);
+        if (started.attached && o.set) console.error('  note: the running tuning keeps the settings it was started with; --set was not applied');
         if (!o.wait) {
           if (json) printJson({ workflowId: started.workflowId, runId: started.runId, attached: started.attached, link });
           return;

@@ -41,14 +41,14 @@ export function makeAnnotateActivities(deps: ActivityDeps) {
         const manifest = await readSampleManifest(framesDir);
         const model = await resolveTeacherModel(deps, teacher);
         detector = await createTeacherDetector(model, teacher);
-        const key = scratchKey({ model: model.id, imgsz: model.imgsz, crops: teacher.crops, tta: teacher.tta, classes: ctx.camera.classes, frames: sampled.frames.sha256 });
+        const key = scratchKey({ model: model.id, imgsz: model.imgsz, crops: teacher.crops, tta: teacher.tta, ...(teacher.ttaScales.length ? { ttaScales: teacher.ttaScales } : {}), classes: ctx.camera.classes, frames: sampled.frames.sha256 });
         // Keyed by run: a retried attempt of this activity finds the frames already labelled.
         const scratchDir = path.join(deps.dataDir, 'work', ctx.cameraId, ctx.runId, 'annotate', key);
         const result = await annotateFrames({
           detector,
           framesDir,
           frames: manifest.frames,
-          policy: { classes: ctx.camera.classes, minScore: teacher.minScore, classScores: teacher.classScores, crops: teacher.crops, tta: teacher.tta, keepStatic: teacher.keepStatic },
+          policy: { classes: ctx.camera.classes, minScore: teacher.minScore, classScores: teacher.classScores, crops: teacher.crops, tta: teacher.tta, ttaScales: teacher.ttaScales, keepStatic: teacher.keepStatic },
           scratchDir,
           signal: activity.cancellationSignal,
           onProgress: (p) => {
@@ -64,7 +64,7 @@ export function makeAnnotateActivities(deps: ActivityDeps) {
               cameraId: ctx.cameraId,
               source: manifest.source,
               classes: [...ctx.camera.classes],
-              teacher: { model: model.id, imgsz: model.imgsz, minScore: teacher.minScore, classScores: teacher.classScores, crops: teacher.crops, tta: teacher.tta },
+              teacher: { model: model.id, imgsz: model.imgsz, minScore: teacher.minScore, classScores: teacher.classScores, crops: teacher.crops, tta: teacher.tta, ttaScales: teacher.ttaScales },
               width: manifest.width || result.frames[0]?.width || 0,
               height: manifest.height || result.frames[0]?.height || 0,
               stats: {
@@ -85,7 +85,7 @@ export function makeAnnotateActivities(deps: ActivityDeps) {
               labels: f.labels,
             })),
           );
-          const dataset = await deps.store.putDir(tmp, 'dataset');
+          const dataset = await deps.store.putDir(tmp, 'dataset', { move: true });
           await removeScratch(deps, ctx, path.dirname(scratchDir));
           activity.log.info('annotate done', { frames: result.frames.length, labels: result.labels, reused: result.reused });
           return {

@@ -13,7 +13,7 @@ import { DEFAULT_CROPS, type CropOptions, detectCrops, planCrops } from './crops
 import { applyThresholds, classMap, mapClasses, thresholds } from './labels.js';
 import { type SampledFrame, frameImagePath } from './manifest.js';
 import { DEFAULT_STATIC, DEFAULT_TEMPORAL, type StaticOptions, type TemporalOptions, findStatic, temporalConsistency } from './temporal.js';
-import { detectFlipped } from './tta.js';
+import { detectFlipped, detectScaled } from './tta.js';
 
 export interface AnnotatePolicy {
   /** camera.classes */
@@ -22,6 +22,8 @@ export interface AnnotatePolicy {
   classScores: Readonly<Record<string, number>>;
   crops: boolean;
   tta: boolean;
+  /** extra scales for test-time augmentation (>1: zoomed tiles, <1: padded frame); none by default */
+  ttaScales?: readonly number[];
   keepStatic: boolean;
 }
 
@@ -172,6 +174,11 @@ export async function annotateFrames(o: AnnotateFramesOptions): Promise<Annotate
     if (o.policy.tta) {
       s = performance.now();
       passes.push(await detectFlipped(o.detector, frame));
+      timings.ttaSec += (performance.now() - s) / 1000;
+    }
+    for (const scale of o.policy.ttaScales ?? []) {
+      s = performance.now();
+      passes.push(await detectScaled(o.detector, frame, scale));
       timings.ttaSec += (performance.now() - s) / 1000;
     }
     dets = mapClasses(passes.length > 1 ? weightedBoxFusion(passes.flat(), fuseIou) : dets, map).filter((d) => d.score >= floor);

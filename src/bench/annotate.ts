@@ -48,6 +48,10 @@ export interface AnnotateBenchResult {
   cropsCostSec: number;
   /** extra seconds per frame for the flipped (TTA) pass */
   ttaCostSec: number;
+  /** extra seconds per frame for scale TTA at `ttaScales` */
+  ttaScalesCostSec: number;
+  /** the camera's teacher.ttaScales, or [1.5] when it has none */
+  ttaScales: number[];
   frames: number;
   /** teacher ms per frame (bare) */
   teacherMsPerFrame: number;
@@ -155,6 +159,8 @@ export async function runAnnotateBench(o: AnnotateBenchOptions): Promise<Annotat
       };
       const cropsExtra = await extraSec({ crops: true });
       const ttaExtra = await extraSec({ tta: true });
+      const ttaScales = teacher.ttaScales.length ? [...teacher.ttaScales] : [1.5];
+      const ttaScalesExtra = await extraSec({ ttaScales });
       const n = frames.length;
       const bareFps = n / bareSec;
       const teacherFps = n / fullSec;
@@ -167,6 +173,8 @@ export async function runAnnotateBench(o: AnnotateBenchOptions): Promise<Annotat
         speedupVsSerial: teacherFps / (n / serialSec),
         cropsCostSec: cropsExtra / n,
         ttaCostSec: ttaExtra / n,
+        ttaScalesCostSec: ttaScalesExtra / n,
+        ttaScales,
         frames: n,
         teacherMsPerFrame: (bareSec * 1000) / n,
         model: model.id,

@@ -49,6 +49,15 @@ export const teacherSchema = z
     crops: z.boolean().default(true),
     /** test-time augmentation (horizontal flip) */
     tta: z.boolean().default(false),
+    /**
+     * test-time augmentation at other scales: > 1 runs the teacher on overlapping tiles that show
+     * the frame that many times larger (small, distant objects), < 1 on the frame padded to look
+     * smaller (objects too close to fit); e.g. [1.5]. Each costs one or more extra teacher runs a frame.
+     */
+    ttaScales: z
+      .array(z.number().min(0.25).max(4).refine((v) => v !== 1, 'scale 1 is the full-frame pass itself: leave it out'))
+      .max(4)
+      .default([]),
     /** keep detections that never move across the whole window (posters, statues) */
     keepStatic: z.boolean().default(false),
     provider: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),

@@ -9,7 +9,7 @@ export interface DatasetMeta {
   source: string;
   /** class names, label `cls` indexes into this */
   classes: string[];
-  teacher: { model: string; imgsz: number; minScore: number; classScores: Record<string, number>; crops: boolean; tta: boolean };
+  teacher: { model: string; imgsz: number; minScore: number; classScores: Record<string, number>; crops: boolean; tta: boolean; ttaScales?: number[] };
   frames: { name: string; t: number; split: 'train' | 'val' }[];
   width: number;
   height: number;

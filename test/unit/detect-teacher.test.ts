@@ -10,6 +10,8 @@ import type { SampledFrame } from '../../src/annotate/manifest.js';
 import { runAnnotateBench } from '../../src/bench/annotate.js';
 import { cameraSchema } from '../../src/config/schema.js';
 import { loadFrame } from '../../src/detect/load-frame.js';
+import { detectScaled } from '../../src/annotate/tta.js';
+import { iou } from '../../src/detect/nms.js';
 import { inferencePlan } from '../../src/detect/providers.js';
 import { createTeacherDetector, resolveTeacherModel } from '../../src/detect/teacher-model.js';
 import { PYTHON, REPO } from '../fixtures/detector-models.js';
@@ -59,6 +61,13 @@ test('the built-in CenterNet teacher finds people in a vtest.avi frame, off the 
     assert.ok(people >= 3, `found ${people} people (the frame shows about 6 pedestrians)`);
     assert.ok(maxGap < Math.max(40, perFrame * 0.6), `event loop blocked ${maxGap.toFixed(0)} ms (inference ${perFrame.toFixed(0)} ms/frame)`);
 
+    // scale TTA with the real teacher: the zoomed tiles find the same people, in frame pixels
+    const [full] = await det.detect([frame]);
+    const fullPeople = full!.filter((d) => d.cls === 0 && d.score >= 0.3);
+    const zoomed = (await detectScaled(det, frame, 1.5)).filter((d) => d.cls === 0 && d.score >= 0.3);
+    const matched = zoomed.filter((z) => fullPeople.some((f) => iou(f.box, z.box) > 0.5)).length;
+    assert.ok(matched >= Math.min(3, fullPeople.length), `zoomed tiles matched ${matched} of ${fullPeople.length} people`);
+
     // a second resolve reuses the exported model (no re-export)
     const again = await resolveTeacherModel(deps, { model: 'builtin:centernet', imgsz: 512, layout: 'auto', classNames: undefined });
     assert.equal(again.path, model.path);
@@ -76,7 +85,8 @@ test('bench annotate: bare model and the annotate loop on the same frames, overh
   assert.ok(Math.abs(r.overhead - r.bareFps / r.teacherFps) < 1e-9);
   // crops run on the frames' moving people (full-frame detections stand in for motion regions here)
   assert.ok(r.avgCrops > 0, `crops planned per frame: ${r.avgCrops}`);
-  assert.ok(r.cropsCostSec > 0 && r.ttaCostSec > 0);
+  assert.ok(r.cropsCostSec > 0 && r.ttaCostSec > 0 && r.ttaScalesCostSec > 0);
+  assert.deepEqual(r.ttaScales, [1.5]);
   assert.match(r.layout, /e2e/);
   // the second reference: the model run plainly (one session, all threads, frame after frame)
   assert.ok(r.bareSerialFps > 0 && Math.abs(r.speedupVsSerial - r.teacherFps / r.bareSerialFps) < 1e-9);

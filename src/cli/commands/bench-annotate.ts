@@ -25,6 +25,7 @@ export function registerBench(bench: Command): void {
       console.log(`bare model, plain   ${r.bareSerialFps.toFixed(2)} frames/s (1 session, all threads, one frame at a time): loop is ${r.speedupVsSerial.toFixed(2)}x that`);
       console.log(`crops               +${(r.cropsCostSec * 1000).toFixed(1)} ms/frame (${r.avgCrops.toFixed(1)} regions/frame)`);
       console.log(`tta (flip)          +${(r.ttaCostSec * 1000).toFixed(1)} ms/frame`);
+      console.log(`tta (scales ${r.ttaScales.join(',')})`.padEnd(20) + `+${(r.ttaScalesCostSec * 1000).toFixed(1)} ms/frame`);
       if (g.json) {
         printJson({
           bareFps: r.bareFps,
@@ -36,6 +37,8 @@ export function registerBench(bench: Command): void {
           threads: r.threads,
           cropsCostSec: r.cropsCostSec,
           ttaCostSec: r.ttaCostSec,
+          ttaScalesCostSec: r.ttaScalesCostSec,
+          ttaScales: r.ttaScales,
         });
       }
     });

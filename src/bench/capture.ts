@@ -26,6 +26,9 @@ export interface CaptureBenchResult {
   frames: number;
   ffmpegSeconds: number;
   pipelineSeconds: number;
+  /** median seconds of the pipeline's two steps: capture (record + store the clip) and sample (decode, score, encode, store) */
+  captureSeconds: number;
+  sampleSeconds: number;
   selected: number;
   ffmpeg: string;
   /** what the reference measures (it is the physical limit the pipeline is compared with) */
@@ -80,6 +83,8 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   const root = await mkdtemp(path.join(os.tmpdir(), 'autotuner-bench-capture-'));
   const refTimes: number[] = [];
   const pipeTimes: number[] = [];
+  const captureTimes: number[] = [];
+  const sampleTimes: number[] = [];
   let frames = 0;
   let refFrames = 0;
   let selected = 0;
@@ -92,6 +97,8 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
       const r = await captureAndSample({ camera, store, dataDir: root, workDir: path.join(root, `capture-${i}`) });
       const secs = (performance.now() - t0) / 1000;
       pipeTimes.push(secs);
+      captureTimes.push(r.timings.captureSec);
+      sampleTimes.push(r.timings.sampleSec);
       frames = r.sample.decoded;
       selected = r.sample.selected;
       // reference frame count from bytes (native rate, native size)
@@ -114,6 +121,8 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
     frames,
     ffmpegSeconds,
     pipelineSeconds,
+    captureSeconds: median(captureTimes),
+    sampleSeconds: median(sampleTimes),
     selected,
     ffmpeg: `${ffmpeg.version} (${ffmpeg.source})`,
     reference,

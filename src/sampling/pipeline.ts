@@ -18,8 +18,12 @@ export interface CaptureAndSampleOptions {
 }
 
 /** Capture then sample, without Temporal: the CLI and the bench run exactly the activities' code. */
-export async function captureAndSample(opts: CaptureAndSampleOptions): Promise<{ capture: CaptureResult; sample: SampleResult; manifest: SampleManifest }> {
+export async function captureAndSample(
+  opts: CaptureAndSampleOptions,
+): Promise<{ capture: CaptureResult; sample: SampleResult; manifest: SampleManifest; timings: { captureSec: number; sampleSec: number } }> {
+  const t0 = performance.now();
   const capture = await captureCamera({ camera: opts.camera, store: opts.store, workDir: opts.workDir, onProgress: opts.onCapture, signal: opts.signal });
+  const t1 = performance.now();
   const { manifest, ...sample } = await sampleCapture({
     camera: opts.camera,
     captured: capture,
@@ -29,5 +33,5 @@ export async function captureAndSample(opts: CaptureAndSampleOptions): Promise<{
     onProgress: opts.onSample,
     signal: opts.signal,
   });
-  return { capture, sample, manifest };
+  return { capture, sample, manifest, timings: { captureSec: (t1 - t0) / 1000, sampleSec: (performance.now() - t1) / 1000 } };
 }

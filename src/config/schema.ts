@@ -30,6 +30,12 @@ export const sampleSchema = z
     valShare: z.number().min(0.05).max(0.9).default(0.25),
     /** length of one split block, seconds of source time */
     blockSeconds: z.number().positive().default(10),
+    /**
+     * Whole frames each coverage slot offers to choose from. Every frame is scored (on a small
+     * grid), but only every k-th leaves ffmpeg whole, k = frames in the window / (budget ×
+     * this), at least 1: fewer bytes through the pipe. Raise it to choose among more frames.
+     */
+    candidatesPerSlot: z.number().int().min(1).default(2),
   })
   .strict();
 
@@ -148,7 +154,7 @@ export const cameraSchema = z
     classes: z.array(z.string().min(1)).min(1).default(['person']),
     schedule: scheduleSchema.optional(),
     capture: captureSchema.default({ fps: 10, outageRetryHours: 6 }),
-    sample: sampleSchema.default({ budget: 120, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10 }),
+    sample: sampleSchema.default({ budget: 120, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2 }),
     teacher: teacherSchema.default(teacherSchema.parse({})),
     student: studentSchema.default(studentSchema.parse({})),
     gate: gateSchema.default(gateSchema.parse({})),

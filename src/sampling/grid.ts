@@ -1,3 +1,4 @@
+import type { LumaGrid } from '../video/decode.js';
 /**
  * Downscaled grey view of a frame, read straight from the decoder's pipe chunks by point
  * sampling one pixel per cell: scoring touches ~12k pixels instead of 440k and never copies
@@ -94,6 +95,13 @@ export class GridSampler {
     }
     return { width: this.gw, height: this.gh, step: this.step, data: out };
   }
+}
+
+/** A grid ffmpeg sent (grid mode of decodeFrames: the same cells GridSampler reads) as full-range grey, in place. */
+export function lumaToGrey(g: LumaGrid): GreyGrid {
+  const data = g.luma;
+  for (let i = 0; i < data.length; i++) data[i] = LUMA_FULL[data[i]!]!;
+  return { width: g.width, height: g.height, step: g.step, data };
 }
 
 /** Mean absolute difference of two grids, 0..255. */

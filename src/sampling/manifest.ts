@@ -35,6 +35,8 @@ export interface SampleStats {
   backgroundCorrelation: number;
   /** correlation with the previous run's background, when there was one */
   previousCorrelation: number | null;
+  /** every k-th decoded frame came out of ffmpeg whole and could be kept (1: every frame; see sample.candidatesPerSlot) */
+  candidateStride?: number;
   seconds: number;
 }
 

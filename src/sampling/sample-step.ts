@@ -32,6 +32,8 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResu
       sample: opts.camera.sample,
       fps: opts.camera.capture.fps,
       width: opts.camera.capture.width,
+      clipFps: opts.captured.fps,
+      clipWidth: opts.captured.width,
       // seconds sets the coverage slots; fall back to frames/fps if a capture could not time its window
       expectedSeconds: opts.captured.seconds > 0 ? opts.captured.seconds : opts.captured.frames / (opts.captured.fps || 10),
       outDir,

@@ -2,12 +2,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SampleConfig } from '../config/schema.js';
-import { decodeFrames, type DecodedFrame } from '../video/decode.js';
+import { decodeFrames, type DecodedFrame, type GridOptions } from '../video/decode.js';
 import { redactText } from '../video/redact.js';
 import { scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
 import { correlation, loadPreviousBackground, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
-import { GridSampler, meanAbsDiff } from './grid.js';
+import { GridSampler, lumaToGrey, meanAbsDiff, type GreyGrid } from './grid.js';
 import { JpegWriter } from './jpeg-writer.js';
 import { frameName, writeManifest, type ManifestFrame, type SampleManifest } from './manifest.js';
 import { selectFinal, slotCounts, slotOf, type Candidate } from './select.js';
@@ -24,6 +24,13 @@ export interface SampleClipOptions {
   fps?: number;
   /** decode width (capture.width); omit to keep native size */
   width?: number;
+  /**
+   * The clip's native frame rate and width (CaptureResult.fps/width). With them the decode can be
+   * planned before it starts: only every k-th frame comes out of ffmpeg whole (see
+   * sample.candidatesPerSlot); without them every frame does.
+   */
+  clipFps?: number;
+  clipWidth?: number;
   /** window length (CaptureResult.seconds): sets the coverage slots and time blocks before decoding ends */
   expectedSeconds: number;
   /** receives images/<name>.jpg and manifest.json */
@@ -39,6 +46,31 @@ export interface SampleClipOptions {
 export interface SampleClipResult {
   manifest: SampleManifest;
   manifestPath: string;
+}
+
+/** Grid width (cells) the sampler scores on: ~12k cells for a 4:3 frame. */
+const GRID_WIDTH = 96;
+
+/**
+ * Which frames come out of ffmpeg whole. Scoring needs only the grid, and the selection keeps one
+ * frame per coverage slot, so only every k-th frame needs to leave ffmpeg whole: k is chosen so
+ * that each slot still offers about `candidatesPerSlot` whole frames. Consecutive frames of a
+ * static camera differ little, so picking from every k-th loses little, and moving a k-th of the
+ * bytes is most of the decode's cost. k = 1 (short windows, big budgets, or a clip whose rate
+ * or width is unknown beforehand) decodes as before: every frame whole, the grid read from it.
+ */
+export function planWholeFrames(
+  opts: Pick<SampleClipOptions, 'fps' | 'width' | 'clipFps' | 'clipWidth' | 'expectedSeconds'>,
+  budget: number,
+  candidatesPerSlot: number,
+): { every: number; grid?: GridOptions } {
+  const fps = opts.fps ?? opts.clipFps ?? 0;
+  const width = opts.width ?? opts.clipWidth ?? 0;
+  if (!(fps > 0) || !(width > 0) || !(opts.expectedSeconds > 0)) return { every: 1 };
+  const frames = Math.round(opts.expectedSeconds * fps);
+  const every = Math.max(1, Math.floor(frames / (Math.max(1, budget) * Math.max(1, candidatesPerSlot))));
+  if (every === 1) return { every };
+  return { every, grid: { every, step: Math.max(1, Math.round(width / GRID_WIDTH)) } };
 }
 
 /** JPEG encodes in flight at most (each holds a copy of the frame and, in the writer thread, its rgb24 conversion). */
@@ -57,8 +89,9 @@ interface Kept extends Candidate {
  * Decode the clip once, score every frame against a running-median background, keep the most
  * active non-duplicate frame per coverage slot (and some frames with nothing moving), split by
  * time blocks, detect a moved camera, and write images + manifest.json into outDir.
- * Only kept frames are copied out of the pipe and JPEG-encoded (on sharp's threads, while
- * decoding goes on).
+ * When the window is long for the budget, ffmpeg sends every frame's grid but only every k-th
+ * frame whole (planWholeFrames). Only kept frames are copied out of the pipe; they are converted
+ * and JPEG-encoded on a worker thread while decoding goes on.
  */
 export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipResult> {
   const cfg = opts.sample;
@@ -66,8 +99,10 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   await mkdir(imagesDir, { recursive: true });
   const split = makeBlockSplit(opts.expectedSeconds, cfg.blockSeconds, cfg.valShare);
   const slots = slotCounts(cfg.budget, cfg.emptyShare);
+  const plan = planWholeFrames(opts, cfg.budget, cfg.candidatesPerSlot);
 
   let sampler: GridSampler | null = null;
+  let gridShape: { width: number; height: number } | null = null;
   let bg: BackgroundModel | null = null;
   let fps = opts.fps ?? 0;
   let expectedFrames = 0;
@@ -116,17 +151,19 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   try {
     summary = await decodeFrames(
       // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
-      { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true, pixelFormat: 'yuv420p' },
+      { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true, pixelFormat: 'yuv420p', grid: plan.grid },
       (frame): Promise<void> | undefined => {
         if (encodeError) throw encodeError;
-        if (!sampler || !bg) {
-          sampler = new GridSampler(frame.width, frame.height, 96, 1);
+        if (!bg) {
+          if (!frame.grid) sampler = new GridSampler(frame.width, frame.height, GRID_WIDTH, 1);
           fps = fps || frame.fps || 10;
           expectedFrames = Math.max(1, Math.round(opts.expectedSeconds * fps));
+          const cells = frame.grid ? frame.grid.width * frame.grid.height : sampler!.gw * sampler!.gh;
           // ~15 samples over ~7 s: long enough that people walking through are outvoted
-          bg = new BackgroundModel(sampler.gw * sampler.gh, Math.max(1, Math.round(fps / 2)));
+          bg = new BackgroundModel(cells, Math.max(1, Math.round(fps / 2)));
         }
-        const grid = sampler.sample(frame.parts);
+        const grid: GreyGrid = frame.grid ? lumaToGrey(frame.grid) : sampler!.sample(frame.parts);
+        if (!gridShape) gridShape = { width: grid.width, height: grid.height };
         const recomputed = bg.push(grid.data);
         const act = scoreActivity(grid, bg.background, frame.width, frame.height);
         decoded++;
@@ -161,7 +198,8 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
           bestEmpty = null;
           emptySlot = es;
         }
-        if (s) {
+        // only frames that came out of ffmpeg whole can be kept (grid mode: every k-th)
+        if (s && frame.whole) {
           if (!isEmpty && act.score > (bestMoving?.score ?? 0)) {
             const prev = lastGrid(moving);
             if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
@@ -200,8 +238,9 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   // (The casts undo TypeScript's narrowing to `null`: it cannot see the assignments made inside
   // the frame callback.)
   const model = bg as BackgroundModel | null;
-  const gridW = (sampler as GridSampler | null)?.gw ?? 0;
-  const gridH = (sampler as GridSampler | null)?.gh ?? 0;
+  const shape = gridShape as { width: number; height: number } | null;
+  const gridW = shape?.width ?? 0;
+  const gridH = shape?.height ?? 0;
   let previousCorrelation: number | null = null;
   if (opts.cameraStateDir && model) {
     const start = model.reference ?? model.background;
@@ -251,6 +290,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       valBlocks: split.valBlocks,
       backgroundCorrelation: Math.round(minCorr * 1e4) / 1e4,
       previousCorrelation: previousCorrelation === null ? null : Math.round(previousCorrelation * 1e4) / 1e4,
+      candidateStride: plan.every,
       seconds: summary.seconds,
     },
   };

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import type { RgbFrame } from '../detect/types.js';
 import { classifyFfmpegFailure, SourceInvalidError } from './errors.js';
-import { inputArgs, killOnAbort, locateFfmpeg, parseHeader, TailBuffer } from './ffmpeg.js';
+import { inputArgs, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type StreamInfo } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 export interface DecodeOptions {
@@ -31,7 +32,34 @@ export interface DecodeOptions {
    * frame to rgb24 only when asked (the frames that are kept).
    */
   pixelFormat?: PixelFormat;
+  /**
+   * Grid mode: ffmpeg also sends a small luma grid of every frame, and sends the frame itself only
+   * for every `every`-th one. A sampler scores every frame on its grid and can only keep frames that
+   * came whole, so the pipe moves a fraction of the bytes (moving the frames is most of what a bare
+   * decode into a pipe costs).
+   */
+  grid?: GridOptions;
   signal?: AbortSignal;
+}
+
+export interface GridOptions {
+  /**
+   * Frame pixels per grid cell. The grid holds the luma at the centre pixel of each step×step cell
+   * of the decoded frame (ffmpeg crops to whole cells and scales with flags=neighbor), i.e. what
+   * sampling/grid.ts's GridSampler reads from a whole frame.
+   */
+  step: number;
+  /** frames whose index is a multiple of this come whole; the others carry their grid alone */
+  every: number;
+}
+
+/** One frame's luma grid (grid mode), limited range as decoded. */
+export interface LumaGrid {
+  width: number;
+  height: number;
+  step: number;
+  /** width*height bytes, contiguous, owned by the receiver */
+  luma: Uint8Array;
 }
 
 export type PixelFormat = 'rgb24' | 'yuv420p';
@@ -57,7 +85,11 @@ export interface DecodedFrame {
   /** output frame rate (after the fps filter) */
   fps: number;
   format: PixelFormat;
+  /** false for the frames grid mode sends as a grid alone: `parts` is then empty and toRgb() throws */
+  whole: boolean;
   parts: readonly Buffer[];
+  /** grid mode: this frame's luma grid */
+  grid?: LumaGrid;
   /** One contiguous rgb24 copy; `into` (width*height*3 bytes) is reused when given. */
   toRgb(into?: Uint8Array): RgbFrame;
 }
@@ -77,22 +109,79 @@ export interface DecodeSummary {
   seconds: number;
 }
 
-export function decodeArgs(opts: DecodeOptions): string[] {
+export function decodeArgs(opts: DecodeOptions, ffmpegVersion = ''): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'info'];
   if (opts.startSeconds) args.push('-ss', String(opts.startSeconds));
   args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec }));
   const filters: string[] = [];
   if (opts.fps) filters.push(`fps=${opts.fps}`);
   if (opts.width) filters.push(`scale=${opts.width}:-2:flags=area`);
+  const pixFmt = opts.pixelFormat ?? 'rgb24';
+  if (opts.grid) return [...args, ...gridArgs(opts, filters, pixFmt, ffmpegVersion)];
   args.push('-map', '0:v:0', '-an', '-sn', '-dn');
   if (filters.length) args.push('-vf', filters.join(','));
   if (opts.maxSeconds) args.push('-t', String(opts.maxSeconds));
   if (opts.maxFrames) args.push('-frames:v', String(opts.maxFrames));
-  args.push('-f', 'rawvideo', '-pix_fmt', opts.pixelFormat ?? 'rgb24', 'pipe:1');
+  args.push('-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1');
   return args;
 }
 
+/**
+ * Grid mode: one decode split in two outputs, the whole frames (every k-th, `select`) on pipe:1
+ * and the grids (all frames) on pipe:3. `-fps_mode passthrough` keeps the selected frames from
+ * being duplicated back to a constant rate (ffmpeg before 5.1 only knows `-vsync`).
+ */
+function gridArgs(opts: DecodeOptions, filters: string[], pixFmt: PixelFormat, ffmpegVersion: string): string[] {
+  const grid = opts.grid!;
+  const step = Math.max(1, Math.floor(grid.step));
+  const every = Math.max(1, Math.floor(grid.every));
+  const pre = [...filters];
+  if (opts.maxFrames) pre.push(`trim=end_frame=${opts.maxFrames}`);
+  // yuv420p before the split: the grid branch then scales plane to plane, with no range or colour conversion
+  pre.push('format=yuv420p', 'split=2[whole][g]');
+  const graph =
+    `[0:v:0]${pre.join(',')};` +
+    `[g]crop=w=trunc(iw/${step})*${step}:h=trunc(ih/${step})*${step}:x=0:y=0,scale=w=iw/${step}:h=ih/${step}:flags=neighbor[grid];` +
+    `[whole]select=not(mod(n\\,${every}))[sel]`;
+  const vsync = /^(?:[0-4]\.|5\.0)/.test(ffmpegVersion) ? ['-vsync', 'passthrough'] : ['-fps_mode', 'passthrough'];
+  const window = opts.maxSeconds ? ['-t', String(opts.maxSeconds)] : [];
+  return [
+    '-an', '-sn', '-dn', '-filter_complex', graph,
+    '-map', '[sel]', ...vsync, ...window, '-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1',
+    '-map', '[grid]', ...vsync, ...window, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:3',
+  ];
+}
+
 let yuvScratch: Uint8Array | null = null;
+
+/** Cuts a byte stream into frames of `size` bytes, each as views into the chunks (no copy). */
+class FrameCutter {
+  size = 0;
+  private parts: Buffer[] = [];
+  private need = 0;
+  constructor(private readonly onFrame: (parts: Buffer[]) => void) {}
+  push(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.need === 0) this.need = this.size;
+      const take = Math.min(this.need, chunk.length - off);
+      this.parts.push(chunk.subarray(off, off + take));
+      this.need -= take;
+      off += take;
+      if (this.need === 0) {
+        const parts = this.parts;
+        this.parts = [];
+        this.onFrame(parts);
+      }
+    }
+  }
+}
+
+/** Output #n's video stream line, once ffmpeg has printed it (the outputs' order varies between versions). */
+function outputStream(header: string, n: number): StreamInfo | null {
+  const m = new RegExp(`^Output #${n}[^\\n]*\\n(?:[^\\n]*\\n)*?[^\\n]*Stream #${n}:\\d+[^\\n]*Video:[^\\n]*\\n`, 'm').exec(header);
+  return m ? parseHeader(`Output #0\n${m[0].slice(m[0].indexOf('\n') + 1)}`).output : null;
+}
 
 function concatParts(parts: readonly Buffer[], bytes: number): Uint8Array {
   return parts.length === 1 ? new Uint8Array(parts[0]!) : Buffer.concat(parts as Buffer[], bytes);
@@ -101,23 +190,25 @@ function concatParts(parts: readonly Buffer[], bytes: number): Uint8Array {
 /**
  * yuv420p (BT.601, limited range: what ffmpeg assumes for untagged SD video) to rgb24, in
  * integer arithmetic, two rows at a time so each 2x2 block's chroma terms are computed once.
- * ~1.3 ms for 768x576. Self-contained: the JPEG worker inlines it by its source text.
+ * ~1.3 ms for 768x576 (src/video/yuv-simd.ts does the bulk of a frame ~8x faster and leaves the
+ * edges to this, through x0/y0: columns [x0, width) of rows [y0, height), both even).
+ * Self-contained: the JPEG worker inlines it by its source text.
  */
-export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out: Uint8Array = new Uint8Array(width * height * 3)): Uint8Array {
+export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out: Uint8Array = new Uint8Array(width * height * 3), x0 = 0, y0 = 0): Uint8Array {
   const cw = Math.ceil(width / 2);
   const ch = Math.ceil(height / 2);
   const uBase = width * height;
   const vBase = uBase + cw * ch;
   // a clamped view does the 0..255 clamp on store
   const o8 = new Uint8ClampedArray(out.buffer, out.byteOffset, width * height * 3);
-  for (let y = 0; y < height; y += 2) {
+  for (let y = y0; y < height; y += 2) {
     const crow = (y >> 1) * cw;
     const two = y + 1 < height;
-    let ya = y * width;
+    let ya = y * width + x0;
     let yb = ya + width;
     let oa = ya * 3;
     let ob = yb * 3;
-    for (let x = 0; x < width; x += 2) {
+    for (let x = x0; x < width; x += 2) {
       const c = crow + (x >> 1);
       const u = yuv[uBase + c]! - 128;
       const v = yuv[vBase + c]! - 128;
@@ -169,9 +260,17 @@ export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out
  */
 export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: DecodedFrame) => unknown): Promise<DecodeSummary> {
   const ffmpeg = await locateFfmpeg();
+  const gridMode = opts.grid !== undefined;
+  const every = gridMode ? Math.max(1, Math.floor(opts.grid!.every)) : 1;
   // Its own process group: a Ctrl-C or stop signal to the worker's group must not kill a decode that
   // the worker's shutdown grace would let finish. If the worker dies, ffmpeg ends on the broken pipe.
-  const child = spawn(ffmpeg.path, decodeArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(ffmpeg.path, decodeArgs(opts, ffmpeg.version), {
+    stdio: gridMode ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const wholeOut = child.stdout!;
+  const gridOut = gridMode ? (child.stdio[3] as Readable) : null;
+  const outs = gridOut ? [wholeOut, gridOut] : [wholeOut];
   const unsubscribe = killOnAbort(child, opts.signal);
   const stderr = new TailBuffer();
   let header = '';
@@ -179,10 +278,10 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   let width = 0;
   let height = 0;
   let fps = 0;
+  let gridW = 0;
+  let gridH = 0;
   let frameBytes = 0;
-  const waiting: Buffer[] = [];
-  let parts: Buffer[] = [];
-  let need = 0;
+  /** frames (grid mode: grids) cut so far: the next frame's index */
   let index = 0;
   let failure: unknown = null;
   const format: PixelFormat = opts.pixelFormat ?? 'rgb24';
@@ -190,12 +289,16 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   const queue: DecodedFrame[] = [];
   let pending: Promise<unknown> | null = null;
   let settledAll: (() => void) | null = null;
+  // grid mode: whole frames and grids cut but not yet paired (the two pipes run independently)
+  const wholes: Buffer[][] = [];
+  const grids: Uint8Array[] = [];
+  let wholeCount = 0;
 
   const fail = (err: unknown): void => {
     failure ??= err; // the consumer threw: stop ffmpeg and surface its error, not ffmpeg's
     queue.length = 0;
     child.kill('SIGKILL');
-    child.stdout.resume(); // drain whatever is left so 'close' comes
+    for (const o of outs) o.resume(); // drain whatever is left so 'close' comes
     settledAll?.();
   };
   // an abort while the consumer holds the pipe paused must not wait for the consumer
@@ -216,13 +319,13 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       if (r && typeof (r as PromiseLike<unknown>).then === 'function') {
         const p = Promise.resolve(r as PromiseLike<unknown>);
         pending = p;
-        child.stdout.pause();
+        for (const o of outs) o.pause();
         p.then(
           () => {
             pending = null;
             drain();
             if (!pending) {
-              if (!failure) child.stdout.resume();
+              if (!failure) for (const o of outs) o.resume();
               settledAll?.();
             }
           },
@@ -235,11 +338,8 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
     }
   };
 
-  const emit = (): void => {
-    const frameParts = parts;
+  const emit = (frameParts: Buffer[] | null, grid: LumaGrid | undefined): void => {
     const i = index++;
-    parts = [];
-    need = frameBytes;
     const frame: DecodedFrame = {
       index: i,
       t: fps > 0 ? i / fps : 0,
@@ -247,8 +347,11 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       height,
       fps,
       format,
-      parts: frameParts,
+      whole: frameParts !== null,
+      parts: frameParts ?? [],
+      grid,
       toRgb: (into?: Uint8Array) => {
+        if (!frameParts) throw new Error(`frame ${i} came as a grid alone (grid mode sends every ${every}th frame whole)`);
         if (format === 'rgb24') {
           if (!into) return { width, height, data: concatParts(frameParts, frameBytes) };
           let o = 0;
@@ -275,31 +378,58 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
     queue.push(frame);
   };
 
-  const consume = (chunk: Buffer): void => {
-    let off = 0;
-    while (off < chunk.length) {
-      const take = Math.min(need, chunk.length - off);
-      parts.push(chunk.subarray(off, off + take));
-      need -= take;
-      off += take;
-      if (need === 0) emit();
+  /** Grid mode: a frame is complete once its grid and (every k-th) its whole frame are both in. */
+  const pair = (): void => {
+    while (grids.length) {
+      const needsWhole = index % every === 0;
+      if (needsWhole && !wholes.length) return;
+      const luma = grids.shift()!;
+      emit(needsWhole ? wholes.shift()! : null, { width: gridW, height: gridH, step: opts.grid!.step, luma });
     }
-    drain();
   };
 
+  const wholeCutter = new FrameCutter((parts) => {
+    if (!gridMode) return emit(parts, undefined);
+    wholeCount++;
+    wholes.push(parts);
+    pair();
+  });
+  const gridCutter = new FrameCutter((parts) => {
+    // the Y plane (first gridW*gridH bytes), copied out: it is small, and the receiver keeps it
+    const luma = new Uint8Array(gridW * gridH);
+    let o = 0;
+    for (const p of parts) {
+      if (o >= luma.length) break;
+      const n = Math.min(p.length, luma.length - o);
+      luma.set(n === p.length ? p : p.subarray(0, n), o);
+      o += n;
+    }
+    grids.push(luma);
+    pair();
+  });
+  const waiting: Array<[FrameCutter, Buffer]> = [];
+
   const tryHeader = (): void => {
-    // The output stream line tells the frame size after filters; frames cannot be cut before it.
-    const m = /^Output #0[\s\S]*?Stream #\d+:\d+[^\n]*Video:[^\n]*\n/m.exec(header);
-    if (!m) return;
+    // The output stream lines tell the frame sizes after filters; frames cannot be cut before them.
+    const whole = outputStream(header, 0);
+    if (!whole) return;
+    const grid = gridMode ? outputStream(header, 1) : null;
+    if (gridMode && !grid) return;
     const h = parseHeader(header);
-    if (!h.output) return;
     headerDone = true;
-    width = h.output.width;
-    height = h.output.height;
-    fps = h.output.fps || opts.fps || h.input?.fps || 0;
+    width = whole.width;
+    height = whole.height;
+    // the grid output has every frame: its rate is the decode rate (the selected output's may not be)
+    fps = (grid ?? whole).fps || opts.fps || h.input?.fps || 0;
     frameBytes = frameBytesOf(format, width, height);
-    need = frameBytes;
-    for (const c of waiting.splice(0)) consume(c);
+    wholeCutter.size = frameBytes;
+    if (grid) {
+      gridW = grid.width;
+      gridH = grid.height;
+      gridCutter.size = frameBytesOf('yuv420p', gridW, gridH);
+    }
+    for (const [cutter, chunk] of waiting.splice(0)) cutter.push(chunk);
+    drain();
   };
 
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -307,8 +437,8 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
 
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (s: string) => {
     stderr.push(s);
     if (!headerDone) {
       header += s;
@@ -320,15 +450,20 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       }
     }
   });
-  child.stdout.on('data', (chunk: Buffer) => {
+  const reader = (cutter: FrameCutter) => (chunk: Buffer) => {
     if (failure) return;
     try {
-      if (!headerDone) waiting.push(chunk);
-      else consume(chunk);
+      if (!headerDone) waiting.push([cutter, chunk]);
+      else {
+        cutter.push(chunk);
+        drain();
+      }
     } catch (err) {
       fail(err);
     }
-  });
+  };
+  wholeOut.on('data', reader(wholeCutter));
+  gridOut?.on('data', reader(gridCutter));
 
   let exit: { code: number | null; signal: NodeJS.Signals | null };
   try {
@@ -347,6 +482,9 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   if (failure) throw failure;
   if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('decode aborted');
   const text = stderr.toString();
+  if (exit.code === 0 && gridMode && !failure && (grids.length || wholes.length || wholeCount !== Math.ceil(index / every))) {
+    throw new Error(`grid decode of ${redactText(opts.source, opts.source)}: ${index} grids but ${wholeCount} whole frames (expected ${Math.ceil(index / every)}); ffmpeg's two outputs disagree`);
+  }
   if (exit.code !== 0 || index === 0) {
     throw classifyFfmpegFailure({ source: opts.source, exitCode: exit.code, signal: exit.signal, stderr: text, frames: index, what: 'decode' });
   }

@@ -17,7 +17,7 @@ const [early, late, spliced, otherView] = await Promise.all([
   // another part of the scene, mirrored: what a bumped/re-aimed camera sees
   cutDemo(fx.dir, 'other.avi', { start: 20, seconds: 8, vf: 'crop=iw/2:ih/2:0:ih/2,scale=384:288,hflip' }),
 ]);
-const sample: SampleConfig = { budget: 20, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10 };
+const sample: SampleConfig = { budget: 20, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2 };
 let n = 0;
 const run = (clip: string, seconds: number, stateDir?: string, runKey?: string) =>
   sampleClip({ clip, cameraId: 'c', source: clip, sample, fps: 10, expectedSeconds: seconds, outDir: path.join(fx.dir, `o${n++}`), cameraStateDir: stateDir, runKey });
@@ -29,6 +29,19 @@ test('the camera moving within the window is detected; people walking are not a 
   const moved = (await run(spliced, 14)).manifest;
   assert.equal(moved.cameraMoved, true);
   assert.match(moved.cameraMovedReason, /t=|t≈/);
+});
+
+test('grid mode (every k-th frame whole) detects the same move from the grids of all frames', async () => {
+  // 14 s at 10 fps for a budget of 20 with one candidate a slot: every 7th frame comes whole
+  const grid = (clip: string, seconds: number) =>
+    sampleClip({ clip, cameraId: 'c', source: clip, sample: { ...sample, candidatesPerSlot: 1 }, fps: 10, clipWidth: 384, expectedSeconds: seconds, outDir: path.join(fx.dir, `o${n++}`) });
+  const still = (await grid(early, 8)).manifest;
+  assert.equal(still.stats.candidateStride, 4);
+  assert.equal(still.cameraMoved, false, still.cameraMovedReason);
+  const moved = (await grid(spliced, 14)).manifest;
+  assert.equal(moved.stats.candidateStride, 7);
+  assert.equal(moved.cameraMoved, true);
+  assert.equal(moved.cameraMovedReason, (await run(spliced, 14)).manifest.cameraMovedReason, 'same grids, same finding');
 });
 
 test('compared with the previous run: same view passes, another view is flagged; retries agree', async () => {

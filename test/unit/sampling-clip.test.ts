@@ -5,7 +5,9 @@ import path from 'node:path';
 import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
 import { cameraSchema, type SampleConfig } from '../../src/config/schema.js';
 import { captureAndSample } from '../../src/sampling/pipeline.js';
-import { sampleClip } from '../../src/sampling/sample.js';
+import sharp from 'sharp';
+import { planWholeFrames, sampleClip } from '../../src/sampling/sample.js';
+import { decodeFrames } from '../../src/video/decode.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
 import { cutDemo, DEMO_VIDEO, stillDemo, tempDir, truncated } from '../fixtures/clips.js';
 
@@ -17,9 +19,17 @@ const [moving, still, dupes] = await Promise.all([
   // each source frame repeated 5 times (2 fps shown at 10 fps)
   cutDemo(fx.dir, 'dupes.avi', { start: 10, seconds: 6, vf: 'fps=2,fps=10' }),
 ]);
-const cfg = (o: Partial<SampleConfig> = {}): SampleConfig => ({ budget: 30, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, ...o });
+const cfg = (o: Partial<SampleConfig> = {}): SampleConfig => ({ budget: 30, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2, ...o });
 let n = 0;
 const out = (): string => path.join(fx.dir, `out-${n++}`);
+/** Frame `index` of `clip` as rgb24, decoded by ffmpeg. */
+async function decodeOne(clip: string, index: number): Promise<Uint8Array> {
+  let px: Uint8Array | null = null;
+  await decodeFrames({ source: clip, maxFrames: index + 1 }, (f) => {
+    if (f.index === index) px = f.toRgb().data;
+  });
+  return px!;
+}
 
 test('activity: a clip with people walking scores above a still clip, with boxes inside the frame', async () => {
   const m = (await sampleClip({ clip: moving, cameraId: 'c', source: moving, sample: cfg(), fps: 10, expectedSeconds: 12, outDir: out() })).manifest;
@@ -72,6 +82,53 @@ test('budget, coverage over the whole window, time-block split without leakage, 
   const images = (await readdir(path.join(a.manifestPath, '..', 'images'))).sort();
   assert.deepEqual(images, m.frames.map((f) => `${f.name}.jpg`).sort());
   assert.ok(m.frames.every((f) => f.name === `f${String(f.index).padStart(6, '0')}` && Math.abs(f.t - f.index / 10) < 1e-6));
+});
+
+test('grid mode: every frame scored from ffmpeg\'s grids exactly as from whole frames; only every k-th frame can be kept', async () => {
+  const opts = { clip: moving, cameraId: 'c', source: moving, fps: 10, expectedSeconds: 12 };
+  const sample = cfg({ budget: 24, blockSeconds: 3, candidatesPerSlot: 1 });
+  const whole = (await sampleClip({ ...opts, sample, outDir: out() })).manifest;
+  const r = await sampleClip({ ...opts, sample, clipWidth: 384, outDir: out() });
+  const m = r.manifest;
+  assert.equal(whole.stats.candidateStride, 1, 'without the clip width the decode cannot be planned: every frame whole');
+  // 120 frames for 24 slots of one candidate each: every 5th frame whole
+  assert.equal(m.stats.candidateStride, 5);
+  assert.equal(planWholeFrames({ fps: 10, clipWidth: 384, expectedSeconds: 12 }, 24, 1).grid?.step, 4);
+  // the grids are the very cells the whole-frame path samples: every per-frame statistic agrees
+  for (const k of ['decoded', 'meanScore', 'emptyFrameShare', 'backgroundCorrelation'] as const) assert.equal(m.stats[k], whole.stats[k], k);
+  assert.ok(m.frames.length >= 16 && m.frames.length <= 24, `selected ${m.frames.length}`);
+  for (const f of m.frames) {
+    assert.equal(f.index % 5, 0, `${f.name} is not a whole frame`);
+    // a frame both runs kept has the same score and motion boxes
+    const same = whole.frames.find((w) => w.index === f.index);
+    if (same) assert.deepEqual([f.score, f.motion], [same.score, same.motion]);
+  }
+  for (let q = 0; q < 4; q++) assert.ok(m.frames.some((f) => f.t >= q * 3 && f.t < (q + 1) * 3), `no frame in quarter ${q}`);
+  const images = (await readdir(path.join(r.manifestPath, '..', 'images'))).sort();
+  assert.deepEqual(images, m.frames.map((f) => `${f.name}.jpg`).sort());
+  // a kept JPEG is the frame itself (not a neighbour): compare with ffmpeg's own decode of that frame
+  const f = m.frames[Math.floor(m.frames.length / 2)]!;
+  const jpeg = await sharp(path.join(r.manifestPath, '..', 'images', `${f.name}.jpg`)).raw().toBuffer();
+  const ref = await decodeOne(moving, f.index);
+  let diff = 0;
+  for (let i = 0; i < ref.length; i++) diff += Math.abs(ref[i]! - jpeg[i]!);
+  assert.ok(diff / ref.length < 4, `mean difference to frame ${f.index}: ${(diff / ref.length).toFixed(2)}`);
+  const next = await decodeOne(moving, f.index + 1);
+  let nextDiff = 0;
+  for (let i = 0; i < next.length; i++) nextDiff += Math.abs(next[i]! - jpeg[i]!);
+  assert.ok(nextDiff > diff, 'closer to its own frame than to the next one');
+});
+
+test('planWholeFrames: k from window, budget and candidates per slot; unknown rate or width decodes every frame', () => {
+  // the demo video: 79.5 s at 10 fps, budget 120, 2 candidates per slot → every 3rd frame
+  assert.deepEqual(planWholeFrames({ fps: 10, clipWidth: 768, expectedSeconds: 79.5 }, 120, 2), { every: 3, grid: { every: 3, step: 8 } });
+  assert.equal(planWholeFrames({ fps: 10, clipWidth: 768, expectedSeconds: 79.5 }, 120, 3).every, 2);
+  // ten minutes at 25 fps for 200 frames: every 37th
+  assert.equal(planWholeFrames({ clipFps: 25, width: 1280, expectedSeconds: 600 }, 200, 2).every, 37);
+  assert.equal(planWholeFrames({ clipFps: 25, width: 1280, expectedSeconds: 600 }, 200, 2).grid?.step, 13);
+  assert.deepEqual(planWholeFrames({ fps: 10, expectedSeconds: 600 }, 20, 2), { every: 1 });
+  assert.deepEqual(planWholeFrames({ clipWidth: 640, expectedSeconds: 600 }, 20, 2), { every: 1 });
+  assert.deepEqual(planWholeFrames({ fps: 10, clipWidth: 640, expectedSeconds: 6 }, 30, 2), { every: 1 });
 });
 
 test('manifest never contains the camera password', async () => {

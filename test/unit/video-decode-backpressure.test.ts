@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeFrames, frameBytesOf } from '../../src/video/decode.js';
-import { GridSampler } from '../../src/sampling/grid.js';
+import { GridSampler, lumaToGrey } from '../../src/sampling/grid.js';
 import { cutDemo, tempDir } from '../fixtures/clips.js';
 
 test('decodeFrames backpressure: a slow async consumer gets every frame in order, few frames pending', async () => {
@@ -113,6 +113,74 @@ test('decodeFrames yuv420p: half the bytes, Y plane is grey, toRgb matches ffmpe
       for (let j = 0; j < grey[i]!.length; j++) g += Math.abs(grey[i]![j]! - greyFromRgb[i]![j]!);
       assert.ok(g / grey[i]!.length < 8, `frame ${i}: mean |luma − rgb grey| = ${(g / grey[i]!.length).toFixed(2)}`);
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('decodeFrames grid mode: every frame\'s grid, every k-th frame whole, in order, under backpressure', async () => {
+  const { dir, cleanup } = await tempDir('decode-grid');
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 4 });
+    const plain = await decodeFrames({ source: clip, pixelFormat: 'yuv420p' }, () => {});
+    let sampler: GridSampler | null = null;
+    const seen: number[] = [];
+    let wholes = 0;
+    let grids = 0;
+    const s = await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid: { step: 4, every: 3 } }, async (f) => {
+      seen.push(f.index);
+      assert.ok(f.grid, `frame ${f.index} has its grid`);
+      assert.equal(f.grid.luma.length, f.grid.width * f.grid.height);
+      // 384x288 in cells of 4 pixels
+      assert.deepEqual([f.grid.width, f.grid.height, f.grid.step], [96, 72, 4]);
+      grids++;
+      assert.equal(f.whole, f.index % 3 === 0, `frame ${f.index}`);
+      if (f.whole) {
+        wholes++;
+        assert.equal(f.parts.reduce((a, p) => a + p.length, 0), frameBytesOf('yuv420p', f.width, f.height));
+        // the grid holds the luma at each cell's centre pixel: what GridSampler reads from the whole frame
+        sampler ??= new GridSampler(f.width, f.height, 96, 1);
+        const fromWhole = sampler.sample(f.parts).data;
+        const fromGrid = lumaToGrey(f.grid).data;
+        assert.deepEqual([...fromGrid], [...fromWhole], `frame ${f.index}: grid differs from the whole frame's cells`);
+      } else {
+        assert.equal(f.parts.length, 0);
+        assert.throws(() => f.toRgb(), /grid alone/);
+      }
+      if (f.index % 7 === 0) await sleep(2);
+    });
+    assert.deepEqual(seen, Array.from({ length: plain.frames }, (_, i) => i));
+    assert.equal(s.frames, plain.frames);
+    assert.equal(grids, plain.frames);
+    assert.equal(wholes, Math.ceil(plain.frames / 3));
+    assert.deepEqual([s.width, s.height, s.fps], [plain.width, plain.height, plain.fps]);
+    // with the fps and scale filters and a frame window
+    let last = -1;
+    const w = await decodeFrames({ source: clip, fps: 5, width: 160, maxFrames: 12, pixelFormat: 'yuv420p', grid: { step: 2, every: 4 } }, (f) => {
+      last = f.index;
+      assert.deepEqual([f.width, f.height, f.grid!.width, f.grid!.height], [160, 120, 80, 60]);
+    });
+    assert.deepEqual([w.frames, last, w.fps], [12, 11, 5]);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('decodeFrames grid mode: a rejected promise fails the decode with that error', async () => {
+  const { dir, cleanup } = await tempDir('decode-grid-err');
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 3 });
+    const boom = new Error('consumer failed');
+    let calls = 0;
+    await assert.rejects(
+      decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid: { step: 8, every: 2 } }, async (f) => {
+        calls++;
+        await sleep(1);
+        if (f.index === 5) throw boom;
+      }),
+      (e) => e === boom,
+    );
+    assert.equal(calls, 6);
   } finally {
     await cleanup();
   }

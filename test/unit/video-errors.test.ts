@@ -36,17 +36,20 @@ test('truncated MP4 (index at the end cut off) → SourceInvalidError', async ()
 
 test('truncated AVI decodes its first half with corrupt frames → SourceInvalidError', async () => {
   const cut = await truncated(DEMO_VIDEO, path.join(fx.dir, 'half.avi'), 0.5);
-  await assert.rejects(decodeFrames({ source: cut }, () => {}), (e: Error) => {
-    assert.ok(e instanceof SourceInvalidError, `${e.name}: ${e.message}`);
-    assert.match(e.message, /corrupt or truncated/);
-    return true;
-  });
+  for (const grid of [undefined, { step: 8, every: 4 }]) {
+    await assert.rejects(decodeFrames({ source: cut, grid, pixelFormat: 'yuv420p' }, () => {}), (e: Error) => {
+      assert.ok(e instanceof SourceInvalidError, `${grid ? 'grid mode' : 'whole frames'}: ${e.name}: ${e.message}`);
+      assert.match(e.message, /corrupt or truncated/);
+      return true;
+    });
+  }
 });
 
 test('zero frames → EmptySourceError', async () => {
   const zero = await zeroFrameClip(fx.dir);
   await assert.rejects(recordSource({ source: zero, fps: 10, workDir: path.join(fx.dir, 'w4') }), EmptySourceError);
   await assert.rejects(decodeFrames({ source: zero }, () => {}), EmptySourceError);
+  await assert.rejects(decodeFrames({ source: zero, grid: { step: 8, every: 3 } }, () => {}), EmptySourceError);
 });
 
 test('unreachable rtsp camera → SourceUnreachableError, fast, password redacted', async () => {

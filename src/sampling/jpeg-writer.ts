@@ -3,21 +3,30 @@ import { Worker } from 'node:worker_threads';
 import type { PixelFormat } from '../video/decode.js';
 import { frameBytesOf, yuv420pToRgb } from '../video/decode.js';
 import { turboJpegPath } from '../video/jpeg.js';
+import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
 
 /**
- * Kept frames are converted (yuv420p → rgb24) and JPEG-encoded (TurboJPEG, else sharp) in a
+ * Kept frames are converted (yuv420p → rgb24: WebAssembly SIMD, see video/yuv-simd.ts) and JPEG-encoded (TurboJPEG, else sharp) in a
  * worker thread, not on the thread that reads ffmpeg's pipe: a 2 ms conversion there stalls the
  * pipe, and with it ffmpeg, once per kept frame. The worker is plain JS evaluated from a string (like the detector's
  * session worker) so it runs the same from tsx and from compiled output; the conversion is the
  * very function decode.ts exports, inlined by its source text.
  */
-const workerSource = (convert: string): string => `
+const workerSource = (convert: string, simd: string): string => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { writeFile } = require('node:fs/promises');
 const turbo = workerData.turboPath ? require(workerData.turboPath) : null;
 const sharp = turbo ? null : require(workerData.sharpPath);
 const yuv420pToRgb = ${convert};
+const createYuvConverter = ${simd};
+const simd = workerData.yuvWasm ? createYuvConverter(workerData.yuvWasm, yuv420pToRgb) : null;
 const spare = [];
+async function encodeYuvSimd(src, m) {
+  // converted into the module's memory and encoded synchronously, before another message can reuse it
+  const rgb = simd(src, m.width, m.height);
+  const jpeg = turbo.compressSync(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { format: turbo.FORMAT_RGB, width: m.width, height: m.height, quality: m.quality, subsampling: turbo.SAMP_420 });
+  await writeFile(m.file, jpeg);
+}
 async function encode(px, m) {
   if (turbo) {
     const jpeg = await turbo.compress(px, { format: turbo.FORMAT_RGB, width: m.width, height: m.height, quality: m.quality, subsampling: turbo.SAMP_420 });
@@ -32,6 +41,11 @@ parentPort.on('message', async (m) => {
   let rgb = null;
   try {
     const src = new Uint8Array(m.buf);
+    if (m.format === 'yuv420p' && simd && turbo) {
+      await encodeYuvSimd(src, m);
+      parentPort.postMessage({ id: m.id, ok: true, buf: m.buf }, [m.buf]);
+      return;
+    }
     if (m.format === 'yuv420p') {
       rgb = spare.pop() || null;
       if (!rgb || rgb.length !== need) rgb = new Uint8Array(need);
@@ -73,7 +87,10 @@ export class JpegWriter {
   private dead: Error | undefined;
 
   constructor(private readonly quality = 90) {
-    this.worker = new Worker(workerSource(yuv420pToRgb.toString()), { eval: true, workerData: { sharpPath: require.resolve('sharp'), turboPath: turboJpegPath() } });
+    this.worker = new Worker(workerSource(yuv420pToRgb.toString(), createYuvConverter.toString()), {
+      eval: true,
+      workerData: { sharpPath: require.resolve('sharp'), turboPath: turboJpegPath(), yuvWasm: yuvWasmBytes() },
+    });
     this.worker.on('message', (r: Reply) => {
       if (this.free.length < 8) this.free.push(r.buf);
       const p = this.pending.get(r.id);

@@ -10,6 +10,7 @@ import { isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { temporalCli } from '../../temporal/dev-server.js';
 import { findFfmpeg } from '../../video/ffmpeg.js';
 import { jpegCodecStatus } from '../../video/jpeg.js';
+import { yuvWasmBytes } from '../../video/yuv-simd.js';
 import { defaultPython } from '../../worker/deps.js';
 import { globalOpts, loadFor, printJson } from '../context.js';
 
@@ -64,6 +65,12 @@ export function register(program: Command): void {
           if (j.codec !== 'libjpeg-turbo') throw new Error(`using sharp (slower): ${j.detail}`);
           return j.detail;
         }, 'npm install (optional @julusian/jpeg-turbo: prebuilt for linux/macOS/Windows x64 and arm64)', true),
+        await check('yuv→rgb', async () => {
+          // optional: the JS conversion gives the same pixels at ~5x the CPU per kept frame
+          if (process.env.AUTOTUNER_YUV_SIMD === '0') throw new Error('JS conversion (AUTOTUNER_YUV_SIMD=0)');
+          if (!yuvWasmBytes()) throw new Error('JS conversion: this Node has no WebAssembly SIMD or src/video/yuv420p-rgb24.wasm is missing');
+          return 'WebAssembly SIMD (src/video/yuv420p-rgb24.wasm)';
+        }, 'Node 20+ (WebAssembly SIMD); unset AUTOTUNER_YUV_SIMD', true),
         await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
         await check('teacher plan', async () => {
           // how annotation will use this machine: frames in parallel, op threads per session

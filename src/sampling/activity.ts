@@ -18,64 +18,73 @@ export interface ActivityOptions {
 
 interface Scratch {
   fg: Uint8Array;
-  rows: Uint8Array;
   dil: Uint8Array;
-  label: Int32Array;
+  /** visited stamps: a cell is visited in this call when it holds this call's stamp (no clearing per frame) */
+  seen: Uint32Array;
   stack: Int32Array;
+  /** foreground cell indices, in index order */
+  list: Int32Array;
 }
 let scratch: Scratch | null = null;
+let stamp = 0;
 /** Reused work buffers: allocating them per frame was a visible share of GC time. */
 function scratchFor(n: number): Scratch {
   if (!scratch || scratch.fg.length !== n) {
-    scratch = { fg: new Uint8Array(n), rows: new Uint8Array(n), dil: new Uint8Array(n), label: new Int32Array(n), stack: new Int32Array(n) };
+    scratch = { fg: new Uint8Array(n), dil: new Uint8Array(n), seen: new Uint32Array(n), stack: new Int32Array(n), list: new Int32Array(n) };
+    stamp = 0;
   }
   return scratch;
 }
 
 /**
- * Activity of one frame against the background: foreground mask, dilated once so a person's
- * fragments join, connected components, boxes scaled back to frame pixels.
+ * Activity of one frame against the background: foreground mask, dilated once (3x3) so a
+ * person's fragments join, connected components (4-connected, on the dilated mask), boxes around
+ * each component's foreground, scaled back to frame pixels. Runs once per decoded frame on the
+ * thread that reads ffmpeg's pipe, so it only touches the foreground cells and their neighbours
+ * after one pass over the grid (a static scene is mostly background).
  */
 export function scoreActivity(grid: GreyGrid, background: Uint8Array, frameW: number, frameH: number, opts: ActivityOptions = {}): Activity {
   const { width: w, height: h, step, data } = grid;
   const n = w * h;
   const thr = opts.diffThreshold ?? 25;
   const minBlob = opts.minBlobCells ?? Math.max(3, Math.round(n * 0.0004));
-  const { fg, rows, dil, label, stack } = scratchFor(n);
-  fg.fill(0);
+  const { fg, dil, seen, stack, list } = scratchFor(n);
   let any = 0;
   for (let i = 0; i < n; i++) {
-    if (Math.abs(data[i]! - background[i]!) > thr) {
-      fg[i] = 1;
-      any++;
-    }
+    const d = data[i]! - background[i]!;
+    if (d > thr || d < -thr) list[any++] = i;
   }
   if (any < minBlob) return { score: 0, motion: [] };
-  // 3x3 dilation (separable: rows then columns)
-  rows.fill(0);
-  for (let y = 0; y < h; y++) {
-    const o = y * w;
-    for (let x = 0; x < w; x++) {
-      if (fg[o + x] || (x > 0 && fg[o + x - 1]) || (x < w - 1 && fg[o + x + 1])) rows[o + x] = 1;
-    }
-  }
+  fg.fill(0);
   dil.fill(0);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (rows[i] || (y > 0 && rows[i - w]) || (y < h - 1 && rows[i + w])) dil[i] = 1;
+  for (let k = 0; k < any; k++) {
+    const i = list[k]!;
+    fg[i] = 1;
+    const x = i % w;
+    const y = (i - x) / w;
+    const xa = x > 0 ? x - 1 : x;
+    const xb = x < w - 1 ? x + 1 : x;
+    const ya = y > 0 ? y - 1 : y;
+    const yb = y < h - 1 ? y + 1 : y;
+    for (let yy = ya; yy <= yb; yy++) {
+      const o = yy * w;
+      for (let xx = xa; xx <= xb; xx++) dil[o + xx] = 1;
     }
   }
-  label.fill(0);
+  if (++stamp === 0xffffffff) {
+    seen.fill(0);
+    stamp = 1;
+  }
+  const mark = stamp;
   const motion: Box[] = [];
   let moving = 0;
-  let next = 0;
-  for (let s = 0; s < n; s++) {
-    if (!dil[s] || label[s]) continue;
-    next++;
+  // every component of the dilated mask holds a foreground cell: seed from those, in index order
+  for (let k = 0; k < any; k++) {
+    const s = list[k]!;
+    if (seen[s] === mark) continue;
     let sp = 0;
     stack[sp++] = s;
-    label[s] = next;
+    seen[s] = mark;
     let x1 = w, y1 = h, x2 = -1, y2 = -1, count = 0;
     while (sp > 0) {
       const i = stack[--sp]!;
@@ -89,10 +98,10 @@ export function scoreActivity(grid: GreyGrid, background: Uint8Array, frameW: nu
         if (y < y1) y1 = y;
         if (y > y2) y2 = y;
       }
-      if (x > 0 && dil[i - 1] && !label[i - 1]) { label[i - 1] = next; stack[sp++] = i - 1; }
-      if (x < w - 1 && dil[i + 1] && !label[i + 1]) { label[i + 1] = next; stack[sp++] = i + 1; }
-      if (y > 0 && dil[i - w] && !label[i - w]) { label[i - w] = next; stack[sp++] = i - w; }
-      if (y < h - 1 && dil[i + w] && !label[i + w]) { label[i + w] = next; stack[sp++] = i + w; }
+      if (x > 0 && dil[i - 1] && seen[i - 1] !== mark) { seen[i - 1] = mark; stack[sp++] = i - 1; }
+      if (x < w - 1 && dil[i + 1] && seen[i + 1] !== mark) { seen[i + 1] = mark; stack[sp++] = i + 1; }
+      if (y > 0 && dil[i - w] && seen[i - w] !== mark) { seen[i - w] = mark; stack[sp++] = i - w; }
+      if (y < h - 1 && dil[i + w] && seen[i + w] !== mark) { seen[i + w] = mark; stack[sp++] = i + w; }
     }
     if (count < minBlob) continue;
     moving += count;

@@ -55,6 +55,59 @@ test('activity: a moving blob gives a score and a box in frame pixels; an unchan
   assert.equal(scoreActivity({ width: gw, height: gh, step, data: noisy }, bg, 128, 96).motion.length, 0);
 });
 
+/** Activity by the definition, plainly: threshold, 3x3 dilation, 4-connected components of the dilated mask, boxes around each component's foreground. */
+function referenceActivity(data: Uint8Array, bg: Uint8Array, w: number, h: number, thr: number, minBlob: number): { score: number; boxes: string[] } {
+  const fg = Array.from(data, (v, i) => Math.abs(v - bg[i]!) > thr);
+  if (fg.filter(Boolean).length < minBlob) return { score: 0, boxes: [] };
+  const at = (x: number, y: number): boolean => x >= 0 && y >= 0 && x < w && y < h && fg[y * w + x]!;
+  const dil = fg.map((_, i) => {
+    const x = i % w, y = Math.floor(i / w);
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if (at(x + dx, y + dy)) return true;
+    return false;
+  });
+  const comp = new Array<number>(w * h).fill(-1);
+  const boxes: string[] = [];
+  let moving = 0;
+  for (let s = 0; s < w * h; s++) {
+    if (!dil[s] || comp[s]! >= 0) continue;
+    const cells = [s];
+    comp[s] = s;
+    for (let k = 0; k < cells.length; k++) {
+      const i = cells[k]!, x = i % w, y = Math.floor(i / w);
+      for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]] as const) {
+        const j = ny * w + nx;
+        if (nx >= 0 && ny >= 0 && nx < w && ny < h && dil[j] && comp[j]! < 0) { comp[j] = s; cells.push(j); }
+      }
+    }
+    const own = cells.filter((i) => fg[i]);
+    if (own.length < minBlob) continue;
+    moving += own.length;
+    const xs = own.map((i) => i % w), ys = own.map((i) => Math.floor(i / w));
+    boxes.push([Math.min(...xs), Math.min(...ys), Math.max(...xs) + 1, Math.max(...ys) + 1].join(','));
+  }
+  return { score: moving / (w * h), boxes: boxes.sort() };
+}
+
+test('activity equals the plain definition on random grids (blobs, noise, edges)', () => {
+  let seed = 99;
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let t = 0; t < 400; t++) {
+    const w = 3 + Math.floor(rand() * 60), h = 2 + Math.floor(rand() * 45);
+    const bg = new Uint8Array(w * h).fill(100);
+    const data = new Uint8Array(bg);
+    for (let b = Math.floor(rand() * 6); b > 0; b--) {
+      const x0 = Math.floor(rand() * w), y0 = Math.floor(rand() * h), bw = 1 + Math.floor(rand() * 8), bh = 1 + Math.floor(rand() * 8);
+      for (let y = y0; y < Math.min(h, y0 + bh); y++) for (let x = x0; x < Math.min(w, x0 + bw); x++) if (rand() < 0.8) data[y * w + x] = rand() < 0.5 ? 200 : 10;
+    }
+    for (let i = 0; i < w * h; i++) if (rand() < 0.01) data[i] = 180;
+    const minBlob = Math.max(3, Math.round(w * h * 0.0004));
+    const want = referenceActivity(data, bg, w, h, 25, minBlob);
+    const got = scoreActivity({ width: w, height: h, step: 1, data }, bg, w, h);
+    assert.equal(got.score, want.score, `grid ${t} (${w}x${h})`);
+    assert.deepEqual(got.motion.map((b) => b.join(',')).sort(), want.boxes, `grid ${t} (${w}x${h})`);
+  }
+});
+
 test('time-block split: whole blocks, evenly spread, deterministic, guard bands at train/val borders', () => {
   const s = makeBlockSplit(80, 10, 0.25);
   assert.equal(s.blocks, 8);

@@ -151,7 +151,17 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   try {
     summary = await decodeFrames(
       // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
-      { source: opts.clip, fps: opts.fps, width: opts.width, signal: opts.signal, checkTruncation: true, pixelFormat: 'yuv420p', grid: plan.grid },
+      {
+        source: opts.clip,
+        // grid mode passes frames through as decoded (the selected output must not be padded back
+        // to a constant rate); the fps filter gives it the constant rate the plain pipe has anyway
+        fps: opts.fps ?? (plan.grid ? opts.clipFps : undefined),
+        width: opts.width,
+        signal: opts.signal,
+        checkTruncation: true,
+        pixelFormat: 'yuv420p',
+        grid: plan.grid,
+      },
       (frame): Promise<void> | undefined => {
         if (encodeError) throw encodeError;
         if (!bg) {

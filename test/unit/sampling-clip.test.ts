@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { planWholeFrames, sampleClip } from '../../src/sampling/sample.js';
 import { decodeFrames } from '../../src/video/decode.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
-import { cutDemo, DEMO_VIDEO, stillDemo, tempDir, truncated } from '../fixtures/clips.js';
+import { cutDemo, DEMO_VIDEO, ffmpeg, stillDemo, tempDir, truncated } from '../fixtures/clips.js';
 
 const fx = await tempDir('sampling');
 test.after(() => fx.cleanup());
@@ -117,6 +117,24 @@ test('grid mode: every frame scored from ffmpeg\'s grids exactly as from whole f
   let nextDiff = 0;
   for (let i = 0; i < next.length; i++) nextDiff += Math.abs(next[i]! - jpeg[i]!);
   assert.ok(nextDiff > diff, 'closer to its own frame than to the next one');
+});
+
+test('grid mode on a clip with a gap in its timestamps: the same frames and times as the plain decode', async () => {
+  // 12 s with frames 30-59 missing (a stream that stalled): timestamps jump over 3 s
+  const gap = path.join(fx.dir, 'gap.mkv');
+  await ffmpeg(['-i', moving, '-vf', 'select=not(between(n\\,30\\,59))', '-fps_mode', 'vfr', '-c:v', 'mpeg4', '-q:v', '4', gap]);
+  const opts = { clip: gap, cameraId: 'c', source: gap, expectedSeconds: 12, clipFps: 10 };
+  const sample = cfg({ budget: 12, blockSeconds: 3, candidatesPerSlot: 2 });
+  const plain = (await sampleClip({ ...opts, sample, outDir: out() })).manifest;
+  const grid = (await sampleClip({ ...opts, sample, clipWidth: 384, outDir: out() })).manifest;
+  assert.equal(plain.stats.candidateStride, 1);
+  assert.equal(grid.stats.candidateStride, 5);
+  // both decode at a constant rate over the real 12 s (the gap filled), so times mean the same
+  assert.equal(grid.stats.decoded, plain.stats.decoded);
+  assert.ok(plain.stats.decoded >= 115, `decoded ${plain.stats.decoded}`);
+  // (which frame repeats in the gap may differ: ffmpeg's fps filter and its constant-rate output pick differently)
+  assert.ok(Math.abs(grid.stats.meanScore - plain.stats.meanScore) < 0.05 * plain.stats.meanScore, `${grid.stats.meanScore} vs ${plain.stats.meanScore}`);
+  assert.ok(grid.frames.some((f) => f.t >= 9), 'frames from the end of the window keep their real time');
 });
 
 test('planWholeFrames: k from window, budget and candidates per slot; unknown rate or width decodes every frame', () => {

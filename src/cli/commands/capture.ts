@@ -75,7 +75,10 @@ export function register(program: Command): void {
       const secs = (Date.now() - t0) / 1000;
       console.log(`source   ${redactText(camera.source, camera.source)}`);
       console.log(`captured ${r.capture.frames} frames, ${r.capture.seconds.toFixed(1)} s, ${r.capture.width}x${r.capture.height} @ ${r.capture.fps} fps`);
-      console.log(`sampled  ${r.sample.selected} of ${r.sample.decoded} frames (train ${r.sample.train}, val ${r.sample.val}, empty ${r.sample.emptyKept}) in ${secs.toFixed(1)} s`);
+      const stride = r.manifest.stats.candidateStride ?? 1;
+      // every frame is scored; with a stride only every k-th leaves ffmpeg whole and can be kept
+      const whole = stride > 1 ? `; 1 frame in ${stride} whole, see sample.candidatesPerSlot` : '';
+      console.log(`sampled  ${r.sample.selected} of ${r.sample.decoded} frames (train ${r.sample.train}, val ${r.sample.val}, empty ${r.sample.emptyKept}${whole}) in ${secs.toFixed(1)} s`);
       if (r.sample.cameraMoved) console.log(`warning  camera moved: ${r.sample.cameraMovedReason}`);
       console.log(`frames   ${out ?? framesDir}`);
       if (g.json) printJson({ capture: r.capture, sample: r.sample, framesDir, out: out ?? null });

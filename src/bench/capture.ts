@@ -30,6 +30,8 @@ export interface CaptureBenchResult {
   captureSeconds: number;
   sampleSeconds: number;
   selected: number;
+  /** 1 frame in this many left ffmpeg whole in the pipeline (every frame's grid did) */
+  candidateStride: number;
   ffmpeg: string;
   /** what the reference measures (it is the physical limit the pipeline is compared with) */
   reference: string;
@@ -67,9 +69,11 @@ async function bareDecode(ffmpegPath: string, video: string): Promise<{ seconds:
 
 /**
  * Capture throughput: bare ffmpeg decode (reference) vs our capture+sample pipeline on the same
- * video in the same process, alternated so both see the same machine load. Both decode to the
- * native pixel format through a pipe, so the ratio measures what our capture, scoring, selection,
- * JPEG encoding and storing cost on top of the physical limit.
+ * video in the same process, alternated so both see the same machine load. Both decode every frame
+ * in the native pixel format; the reference pipes all of them whole, the pipeline every frame's
+ * grid and, when the window is long for the budget, only every k-th frame whole (see
+ * sample.candidatesPerSlot). The ratio measures what our capture, scoring, selection, JPEG
+ * encoding and storing cost against the bare decode.
  */
 export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<CaptureBenchResult> {
   const video = opts.video ?? DEMO_VIDEO;
@@ -88,6 +92,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   let frames = 0;
   let refFrames = 0;
   let selected = 0;
+  let candidateStride = 1;
   try {
     const store = new DirectoryArtifactStore(path.join(root, 'artifacts'));
     for (let i = 0; i < iterations; i++) {
@@ -101,6 +106,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
       sampleTimes.push(r.timings.sampleSec);
       frames = r.sample.decoded;
       selected = r.sample.selected;
+      candidateStride = r.manifest.stats.candidateStride ?? 1;
       // reference frame count from bytes (native rate, native size)
       refFrames = Math.round(ref.bytes / frameBytesOf(REFERENCE_PIX_FMT, r.capture.width, r.capture.height)) || frames;
       log(`run ${i + 1}/${iterations}: ffmpeg ${ref.seconds.toFixed(2)} s, pipeline ${secs.toFixed(2)} s (${frames} frames, ${selected} selected)`);
@@ -124,6 +130,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
     captureSeconds: median(captureTimes),
     sampleSeconds: median(sampleTimes),
     selected,
+    candidateStride,
     ffmpeg: `${ffmpeg.version} (${ffmpeg.source})`,
     reference,
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { runCaptureBench } from '../../src/bench/capture.js';
+import { cameraSchema } from '../../src/config/schema.js';
 import { cutDemo, tempDir } from '../fixtures/clips.js';
 
 const tmp = await tempDir('bench-capture');
@@ -20,5 +21,12 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   assert.ok(r.captureSeconds > 0 && r.sampleSeconds > 0);
   assert.ok(r.captureSeconds + r.sampleSeconds <= r.pipelineSeconds + 1e-3, `${r.captureSeconds} + ${r.sampleSeconds} vs ${r.pipelineSeconds}`);
   assert.match(r.reference, /yuv420p/);
+  // 40 frames for the default budget of 120: every frame is piped whole
+  assert.equal(r.candidateStride, 1);
+  // a budget of 4 with 2 candidates a slot: 1 frame in 5 piped whole, every frame still decoded and scored
+  const small = await runCaptureBench({ video: clip, iterations: 1, camera: cameraSchema.parse({ id: 'b', source: clip, sample: { budget: 4 } }) });
+  assert.equal(small.candidateStride, 5);
+  assert.equal(small.frames, 40);
+  assert.ok(small.selected > 0 && small.selected <= 4);
   assert.ok(lines.some((l) => /run 1\/1: ffmpeg .* s, pipeline .* s \(40 frames/.test(l)), lines.join('\n'));
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -9,6 +9,7 @@ import { makeSampleActivities } from '../../activities/sample.js';
 import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { CaptureResult, RunContext, SampleResult } from '../../src/pipeline/types.js';
+import type { SampleManifest } from '../../src/sampling/manifest.js';
 import { captureWorkDir } from '../../src/video/capture-step.js';
 import { decodeFrames } from '../../src/video/decode.js';
 import { muxedVideoFrames, recordSource } from '../../src/video/record.js';
@@ -71,7 +72,7 @@ test('a crashed capture resumes with the remaining segments, never re-recording 
 });
 
 function ctxFor(source: string, extra: Record<string, unknown> = {}): { deps: ActivityDeps; ctx: RunContext } {
-  const config = parseConfig({ dataDir: path.join(fx.dir, 'data'), cameras: [{ id: 'cam1', source, capture: { seconds: 3, fps: 10 }, sample: { budget: 10 }, ...extra }] });
+  const config = parseConfig({ dataDir: path.join(fx.dir, 'data'), cameras: [{ id: 'cam1', source, capture: { seconds: 3, fps: 10 }, sample: { budget: 5 }, ...extra }] });
   const dataDir = path.join(fx.dir, 'data');
   const deps: ActivityDeps = { config, dataDir, store: new DirectoryArtifactStore(path.join(dataDir, 'artifacts')), python: 'python3', repoRoot: process.cwd() };
   return { deps, ctx: { cameraId: 'cam1', workflowId: 'tune/cam1', runId: `run-${Math.random().toString(36).slice(2)}`, camera: config.cameras[0]! } };
@@ -91,8 +92,12 @@ test('capture and sample activities: heartbeats, stored artifacts, work dir clea
   const sampled: SampleResult = await env.run(() => makeSampleActivities(deps).sample(ctx, captured));
   assert.equal(sampled.frames.kind, 'frames');
   assert.equal(sampled.decoded, 30);
-  assert.ok(sampled.selected > 0 && sampled.selected <= 10);
+  assert.ok(sampled.selected > 0 && sampled.selected <= 5);
   assert.equal(sampled.train + sampled.val, sampled.selected);
+  // 30 frames for a budget of 5 with 2 candidates a slot: the activity planned 1 whole frame in 3
+  const manifest = JSON.parse(await readFile(path.join(await deps.store.localPath(sampled.frames), 'manifest.json'), 'utf8')) as SampleManifest;
+  assert.equal(manifest.stats.candidateStride, 3);
+  assert.ok(manifest.frames.every((f) => f.index % 3 === 0));
   assert.ok(!('manifest' in sampled), 'the manifest stays in the artifact, not in workflow history');
 });
 

@@ -11,7 +11,7 @@ import type { ArtifactKind, ArtifactRef } from './ref.js';
  */
 export interface ArtifactStore {
   putFile(file: string, kind: ArtifactKind, opts?: PutOptions): Promise<ArtifactRef>;
-  putDir(dir: string, kind: ArtifactKind, opts?: PutOptions): Promise<ArtifactRef>;
+  putDir(dir: string, kind: ArtifactKind, opts?: PutDirOptions): Promise<ArtifactRef>;
   putJson(value: unknown, kind?: ArtifactKind): Promise<ArtifactRef>;
   /** A local path holding the artifact's bytes (a file or a directory). */
   localPath(ref: ArtifactRef): Promise<string>;
@@ -38,6 +38,15 @@ async function moveOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+export interface PutDirOptions extends PutOptions {
+  /**
+   * Digests of files under the directory (by relative path, '/'-separated) that the caller has
+   * just written from memory: taken as given where the file has that size, instead of reading
+   * the files back (the sampler's JPEGs: the read-back was a serial tail of every sample step).
+   */
+  known?: ReadonlyMap<string, KnownDigest>;
+}
+
 export class ArtifactIntegrityError extends Error {
   override name = 'ArtifactIntegrityError';
 }
@@ -51,18 +60,29 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
+/** Every file under `dir` with its size, by sorted relative path ('/'-separated). */
+async function listFiles(dir: string, prefix = ''): Promise<Array<{ rel: string; size: number }>> {
+  const out: Array<{ rel: string; size: number }> = [];
   for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else if (entry.isFile()) out.push(rel);
+    else if (entry.isFile()) out.push({ rel, size: (await stat(path.join(dir, rel))).size });
   }
-  return out.sort();
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
-/** Hash of a directory: sha256 over its sorted `sha256  relpath` lines (like `sha256sum`). */
-export async function hashDir(dir: string): Promise<{ sha256: string; bytes: number }> {
+/** A file's digest, given by the code that just wrote its bytes (so they need not be read back). */
+export interface KnownDigest {
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * Hash of a directory: sha256 over its sorted `sha256  relpath` lines (like `sha256sum`), and its
+ * shape (every relpath and size: a cheap check that a stored tree is whole). `known` digests are
+ * taken as given where the file still has that size; everything else is read and hashed.
+ */
+export async function hashDir(dir: string, known?: ReadonlyMap<string, KnownDigest>): Promise<{ sha256: string; bytes: number; shape: string }> {
   const files = await listFiles(dir);
   const lines = new Array<string>(files.length);
   let bytes = 0;
@@ -72,15 +92,21 @@ export async function hashDir(dir: string): Promise<{ sha256: string; bytes: num
   const worker = async (): Promise<void> => {
     while (next < files.length) {
       const i = next++;
-      const full = path.join(dir, files[i]!);
-      const { size } = await stat(full);
-      const digest = size <= 8 << 20 ? createHash('sha256').update(await readFile(full)).digest('hex') : await sha256File(full);
-      lines[i] = `${digest}  ${files[i]}`;
+      const { rel, size } = files[i]!;
+      const given = known?.get(rel);
+      const full = path.join(dir, rel);
+      const digest =
+        given && given.bytes === size ? given.sha256 : size <= 8 << 20 ? createHash('sha256').update(await readFile(full)).digest('hex') : await sha256File(full);
+      lines[i] = `${digest}  ${rel}`;
       bytes += size;
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, files.length) }, worker));
-  return { sha256: createHash('sha256').update(lines.join('\n')).digest('hex'), bytes };
+  return { sha256: createHash('sha256').update(lines.join('\n')).digest('hex'), bytes, shape: shapeOf(files) };
+}
+
+function shapeOf(files: ReadonlyArray<{ rel: string; size: number }>): string {
+  return files.map((f) => `${f.rel}\t${f.size}`).join('\n');
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -135,16 +161,7 @@ async function syncPath(p: string): Promise<void> {
 
 /** Relative path and size of every file under `dir`, sorted: a cheap check that a stored tree is whole. */
 async function treeShape(dir: string): Promise<string> {
-  const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const ent of await readdir(d, { withFileTypes: true })) {
-      const p = path.join(d, ent.name);
-      if (ent.isDirectory()) await walk(p);
-      else out.push(`${path.relative(dir, p)}\t${(await stat(p)).size}`);
-    }
-  };
-  await walk(dir);
-  return out.sort().join('\n');
+  return shapeOf(await listFiles(dir));
 }
 
 /**
@@ -191,10 +208,9 @@ export class DirectoryArtifactStore implements ArtifactStore {
     return { uri: pathToFileURL(dest).href, sha256, bytes: size, kind };
   }
 
-  async putDir(dir: string, kind: ArtifactKind, opts: PutOptions = {}): Promise<ArtifactRef> {
-    const { sha256, bytes } = await hashDir(dir);
+  async putDir(dir: string, kind: ArtifactKind, opts: PutDirOptions = {}): Promise<ArtifactRef> {
+    const { sha256, bytes, shape: want } = await hashDir(dir, opts.known);
     const dest = path.join(this.root, 'trees', sha256);
-    const want = await treeShape(dir);
     const whole = (await exists(dest)) && (await treeShape(dest)) === want;
     if (!whole) {
       const tmp = path.join(this.root, 'trees', `.${sha256}.${randomUUID().slice(0, 8)}.tmp`);

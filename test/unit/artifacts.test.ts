@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
@@ -39,6 +40,26 @@ test('directories are addressed by content, not by where they came from', async 
   assert.equal(r1.uri, r2.uri);
   assert.equal(r1.bytes, 6);
   await store.verify(r1);
+});
+
+test('putDir takes the digests its caller wrote from memory (no read-back), and only where the size still matches', async () => {
+  const { dir, store } = await fixture();
+  const tree = path.join(dir, 't');
+  await mkdir(path.join(tree, 'images'), { recursive: true });
+  await writeFile(path.join(tree, 'images', 'f1.jpg'), 'jpg-bytes');
+  await writeFile(path.join(tree, 'manifest.json'), '{}');
+  const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+  const plain = await store.putDir(tree, 'frames');
+  // the right digest: the same tree as when every file is read
+  const right = await store.putDir(tree, 'frames', { known: new Map([['images/f1.jpg', { sha256: sha('jpg-bytes'), bytes: 9 }]]) });
+  assert.deepEqual(right, plain);
+  await store.verify(right);
+  // a digest given for a file of another size is not trusted: the file is read
+  const stale = await store.putDir(tree, 'frames', { known: new Map([['images/f1.jpg', { sha256: sha('other'), bytes: 5 }]]) });
+  assert.deepEqual(stale, plain);
+  // a digest of the right size is taken as given (the file is not read back): a different tree hash
+  const taken = await store.putDir(tree, 'frames', { known: new Map([['images/f1.jpg', { sha256: sha('JPG-BYTES'), bytes: 9 }]]) });
+  assert.notEqual(taken.sha256, plain.sha256);
 });
 
 test('verify detects corruption and names the path', async () => {

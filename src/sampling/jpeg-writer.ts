@@ -15,6 +15,7 @@ import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
 const workerSource = (convert: string, simd: string): string => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { writeFile } = require('node:fs/promises');
+const { createHash } = require('node:crypto');
 const turbo = workerData.turboPath ? require(workerData.turboPath) : null;
 const sharp = turbo ? null : require(workerData.sharpPath);
 const yuv420pToRgb = ${convert};
@@ -25,16 +26,20 @@ async function encodeYuvSimd(src, m) {
   // converted into the module's memory and encoded synchronously, before another message can reuse it
   const rgb = simd(src, m.width, m.height);
   const jpeg = turbo.compressSync(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { format: turbo.FORMAT_RGB, width: m.width, height: m.height, quality: m.quality, subsampling: turbo.SAMP_420 });
+  return save(jpeg, m);
+}
+// the digest is taken from the bytes in memory, so storing the frames need not read them back
+async function save(jpeg, m) {
   await writeFile(m.file, jpeg);
+  return { sha256: createHash('sha256').update(jpeg).digest('hex'), bytes: jpeg.length };
 }
 async function encode(px, m) {
   if (turbo) {
     const jpeg = await turbo.compress(px, { format: turbo.FORMAT_RGB, width: m.width, height: m.height, quality: m.quality, subsampling: turbo.SAMP_420 });
-    await writeFile(m.file, jpeg);
-    return;
+    return save(jpeg, m);
   }
   // Huffman optimisation halves encode speed for ~5% smaller files: not worth it for scratch frames
-  await sharp(px, { raw: { width: m.width, height: m.height, channels: 3 } }).jpeg({ quality: m.quality, optimiseCoding: false }).toFile(m.file);
+  return save(await sharp(px, { raw: { width: m.width, height: m.height, channels: 3 } }).jpeg({ quality: m.quality, optimiseCoding: false }).toBuffer(), m);
 }
 parentPort.on('message', async (m) => {
   const need = m.width * m.height * 3;
@@ -42,8 +47,8 @@ parentPort.on('message', async (m) => {
   try {
     const src = new Uint8Array(m.buf);
     if (m.format === 'yuv420p' && simd && turbo) {
-      await encodeYuvSimd(src, m);
-      parentPort.postMessage({ id: m.id, ok: true, buf: m.buf }, [m.buf]);
+      const digest = await encodeYuvSimd(src, m);
+      parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest }, [m.buf]);
       return;
     }
     if (m.format === 'yuv420p') {
@@ -53,8 +58,8 @@ parentPort.on('message', async (m) => {
     }
     const px = rgb || src;
     // the encoder reads its input while it encodes: the rgb buffer is reused only once the file is written
-    await encode(Buffer.from(px.buffer, px.byteOffset, need), m);
-    parentPort.postMessage({ id: m.id, ok: true, buf: m.buf }, [m.buf]);
+    const digest = await encode(Buffer.from(px.buffer, px.byteOffset, need), m);
+    parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest }, [m.buf]);
   } catch (e) {
     // libvips reports over several lines ("<file>: write error" then "system error: ..."): make it one
     const msg = String((e && e.message) || e).trim().split(/\\s*\\n\\s*/).join('; ');
@@ -71,6 +76,14 @@ interface Reply {
   ok: boolean;
   error?: string;
   buf: ArrayBuffer;
+  sha256?: string;
+  bytes?: number;
+}
+
+/** What a write stored: the JPEG's sha256 and size (for the artifact store, see PutDirOptions.known). */
+export interface WrittenJpeg {
+  sha256: string;
+  bytes: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -79,9 +92,9 @@ const require = createRequire(import.meta.url);
 export class JpegWriter {
   private readonly worker: Worker;
   private next = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (w: WrittenJpeg) => void; reject: (e: Error) => void }>();
   /** every write not settled yet: close() lets them finish first */
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<WrittenJpeg>>();
   /** frame buffers handed back by the worker, refilled for the next kept frame */
   private readonly free: ArrayBuffer[] = [];
   private dead: Error | undefined;
@@ -97,7 +110,7 @@ export class JpegWriter {
       if (!p) return;
       this.pending.delete(r.id);
       if (this.pending.size === 0) this.worker.unref();
-      if (r.ok) p.resolve();
+      if (r.ok) p.resolve({ sha256: r.sha256!, bytes: r.bytes! });
       else p.reject(new Error(r.error ?? 'JPEG encoding failed'));
     });
     const failAll = (err: Error): void => {
@@ -110,22 +123,36 @@ export class JpegWriter {
     this.worker.unref();
   }
 
+  /**
+   * A frame-sized buffer to fill and hand to writeFrame: one the worker has handed back when there
+   * is one. (Reusing them keeps frame copies from churning external memory, which V8 answers with
+   * full garbage collections.)
+   */
+  buffer(bytes: number): Uint8Array {
+    const i = this.free.findIndex((b) => b.byteLength === bytes);
+    return new Uint8Array(i >= 0 ? this.free.splice(i, 1)[0]! : new ArrayBuffer(bytes));
+  }
+
   /** Copy the frame out of `parts` (the copy is the only work on this thread) and encode it to `file`. */
-  write(parts: readonly Uint8Array[], width: number, height: number, format: PixelFormat, file: string): Promise<void> {
+  write(parts: readonly Uint8Array[], width: number, height: number, format: PixelFormat, file: string): Promise<WrittenJpeg> {
     if (this.dead) return Promise.reject(this.dead);
     const bytes = frameBytesOf(format, width, height);
-    const i = this.free.findIndex((b) => b.byteLength === bytes);
-    const buf = i >= 0 ? this.free.splice(i, 1)[0]! : new ArrayBuffer(bytes);
-    const view = new Uint8Array(buf);
-    let o = 0;
-    for (const p of parts) {
-      const n = Math.min(p.length, bytes - o);
-      view.set(n === p.length ? p : p.subarray(0, n), o);
-      o += n;
-    }
+    const view = this.buffer(bytes);
+    const o = copyParts(parts, view);
     if (o !== bytes) return Promise.reject(new Error(`frame for ${file} has ${o} bytes, expected ${bytes}`));
+    return this.writeFrame(view, width, height, format, file);
+  }
+
+  /** Encode a whole frame (a buffer from buffer(), given up: it moves to the worker thread) to `file`. */
+  writeFrame(pixels: Uint8Array, width: number, height: number, format: PixelFormat, file: string): Promise<WrittenJpeg> {
+    if (this.dead) return Promise.reject(this.dead);
+    const bytes = frameBytesOf(format, width, height);
+    const buf = pixels.buffer as ArrayBuffer;
+    if (pixels.byteOffset !== 0 || buf.byteLength !== bytes) {
+      return Promise.reject(new Error(`frame for ${file} is not a whole ${bytes}-byte buffer (take it from JpegWriter.buffer)`));
+    }
     const id = this.next++;
-    const done = new Promise<void>((resolve, reject) => {
+    const done = new Promise<WrittenJpeg>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
       this.worker.postMessage({ id, buf, width, height, format, file, quality: this.quality }, [buf]);
@@ -146,4 +173,15 @@ export class JpegWriter {
     await Promise.allSettled([...this.inFlight]);
     await this.worker.terminate();
   }
+}
+
+/** Copy a frame given as consecutive byte parts into `into` (up to its length); returns the bytes copied. */
+export function copyParts(parts: readonly Uint8Array[], into: Uint8Array): number {
+  let o = 0;
+  for (const p of parts) {
+    const n = Math.min(p.length, into.length - o);
+    into.set(n === p.length ? p : p.subarray(0, n), o);
+    o += n;
+  }
+  return o;
 }

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -45,8 +46,11 @@ for (const codec of ['libjpeg-turbo', 'sharp'] as const) {
         // split at odd places, like pipe chunks
         const parts = [frame.subarray(0, 1000), frame.subarray(1000, 3001), frame.subarray(3001)];
         const files = [0, 1, 2].map((i) => path.join(tmp, `${codec}-f${i}.jpg`));
-        await Promise.all(files.map((f) => writer.write(parts, w, h, 'yuv420p', f)));
-        for (const f of files) {
+        const written = await Promise.all(files.map((f) => writer.write(parts, w, h, 'yuv420p', f)));
+        for (const [i, f] of files.entries()) {
+          // the digest handed back is the file's (the store takes it instead of reading the file)
+          const bytes = await readFile(f);
+          assert.deepEqual(written[i], { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
           const red = await pixel(f, 8, 24);
           const blue = await pixel(f, 56, 24);
           assert.ok(red[0]! > 230 && red[1]! < 25 && red[2]! < 25, `left half should be red, got ${red}`);
@@ -73,7 +77,11 @@ test('JpegWriter: a failed write (missing dir, full disk) names the file and the
     await assert.rejects(writer.write([frame], w, h, 'yuv420p', '/dev/full'), (err: Error) => /\/dev\/full.*No space left on device/i.test(err.message) && !err.message.includes('\n'));
     await assert.rejects(writer.write([frame.subarray(0, 100)], w, h, 'yuv420p', path.join(tmp, 'short.jpg')), /has 100 bytes, expected 384/);
     const ok = path.join(tmp, 'ok.jpg');
-    await writer.write([frame], w, h, 'yuv420p', ok);
+    // a frame in a buffer from the writer's pool goes over whole; a view into a bigger buffer is refused
+    const pooled = writer.buffer(frame.length);
+    pooled.set(frame);
+    await writer.writeFrame(pooled, w, h, 'yuv420p', ok);
+    await assert.rejects(writer.writeFrame(new Uint8Array(frame.length * 2).subarray(0, frame.length), w, h, 'yuv420p', ok), /not a whole 384-byte buffer/);
     const [r, g, b] = await pixel(ok, 8, 8);
     assert.ok(Math.abs(r! - 130) < 6 && Math.abs(g! - 130) < 6 && Math.abs(b! - 130) < 6, `grey expected, got ${[r, g, b]}`);
   } finally {

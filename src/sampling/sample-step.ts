@@ -25,7 +25,7 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResu
   const clip = await opts.store.localPath(opts.captured.clip);
   const outDir = await opts.store.tempDir(`sample-${opts.camera.id}`);
   try {
-    const { manifest } = await sampleClip({
+    const { manifest, written } = await sampleClip({
       clip,
       cameraId: opts.camera.id,
       source: opts.captured.source,
@@ -43,7 +43,7 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResu
       signal: opts.signal,
     });
     // outDir is the store's own scratch (same filesystem): renamed into place, not copied
-    const frames = await opts.store.putDir(outDir, 'frames', { move: true });
+    const frames = await opts.store.putDir(outDir, 'frames', { move: true, known: written });
     const s = manifest.stats;
     return {
       frames,

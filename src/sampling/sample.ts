@@ -2,13 +2,14 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SampleConfig } from '../config/schema.js';
-import { decodeFrames, type DecodedFrame, type GridOptions } from '../video/decode.js';
+import { decodeFrames, frameBytesOf, type DecodedFrame, type GridOptions } from '../video/decode.js';
 import { redactText } from '../video/redact.js';
 import { scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
 import { correlation, loadPreviousBackground, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
 import { GridSampler, lumaToGrey, meanAbsDiff, type GreyGrid } from './grid.js';
-import { JpegWriter } from './jpeg-writer.js';
+import type { KnownDigest } from '../artifacts/store.js';
+import { copyParts, JpegWriter } from './jpeg-writer.js';
 import { frameName, writeManifest, type ManifestFrame, type SampleManifest } from './manifest.js';
 import { selectFinal, slotCounts, slotOf, type Candidate } from './select.js';
 import { makeBlockSplit } from './split.js';
@@ -46,6 +47,8 @@ export interface SampleClipOptions {
 export interface SampleClipResult {
   manifest: SampleManifest;
   manifestPath: string;
+  /** the JPEGs' digests as written, by path relative to outDir (for the store: no read-back) */
+  written: Map<string, KnownDigest>;
 }
 
 /** Grid width (cells) the sampler scores on: ~12k cells for a 4:3 frame. */
@@ -80,9 +83,15 @@ interface Kept extends Candidate {
   split: 'train' | 'val';
   motion: Box[];
   grid: Uint8Array;
-  /** the frame until it is encoded: pipe-chunk views first (no copy while it is only a slot's best so far) */
-  frame: DecodedFrame | null;
+  /**
+   * The frame's pixels until it is encoded, copied out of the pipe when it became its slot's best
+   * so far (into a buffer the writer recycles; a better frame in the same slot overwrites it).
+   * Holding the pipe's chunks instead let them outlive young-generation collections, and V8 then
+   * ran a full collection every few frames for the external memory they hold.
+   */
+  pixels: Uint8Array | null;
   encoded: Promise<void> | null;
+  written?: KnownDigest;
 }
 
 /**
@@ -125,14 +134,18 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   let encodeDone: (() => void) | null = null;
 
   const writer = new JpegWriter();
+  let frameW = 0;
+  let frameH = 0;
   const keep = (k: Kept, into: Kept[]): void => {
-    const frame = k.frame!;
-    k.frame = null;
-    // Converted and encoded on a worker thread while decoding goes on (never awaited one by one):
-    // this thread only copies the frame out of the pipe chunks.
+    const pixels = k.pixels!;
+    k.pixels = null;
+    // Converted and encoded on a worker thread while decoding goes on (never awaited one by one).
     inFlight++;
     k.encoded = writer
-      .write(frame.parts, frame.width, frame.height, frame.format, path.join(imagesDir, `${frameName(k.index)}.jpg`))
+      .writeFrame(pixels, frameW, frameH, 'yuv420p', path.join(imagesDir, `${frameName(k.index)}.jpg`))
+      .then((w) => {
+        k.written = w;
+      })
       .catch((err: unknown) => {
         encodeError ??= err;
       })
@@ -146,6 +159,12 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
     into.push(k);
   };
   const lastGrid = (list: Kept[]): Uint8Array | null => (list.length ? list[list.length - 1]!.grid : null);
+  /** The frame's pixels, copied into the buffer of the candidate it replaces (or a recycled one). */
+  const pixelsOf = (frame: DecodedFrame, replaced: Kept | null): Uint8Array => {
+    const into = replaced?.pixels ?? writer.buffer(frameBytesOf(frame.format, frame.width, frame.height));
+    copyParts(frame.parts, into);
+    return into;
+  };
 
   let summary: Awaited<ReturnType<typeof decodeFrames>>;
   try {
@@ -165,6 +184,8 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       (frame): Promise<void> | undefined => {
         if (encodeError) throw encodeError;
         if (!bg) {
+          frameW = frame.width;
+          frameH = frame.height;
           if (!frame.grid) sampler = new GridSampler(frame.width, frame.height, GRID_WIDTH, 1);
           fps = fps || frame.fps || 10;
           expectedFrames = Math.max(1, Math.round(opts.expectedSeconds * fps));
@@ -213,11 +234,11 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
           if (!isEmpty && act.score > (bestMoving?.score ?? 0)) {
             const prev = lastGrid(moving);
             if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
-            else bestMoving = { index: frame.index, t: frame.t, score: act.score, empty: false, split: s, motion: act.motion, grid: grid.data, frame, encoded: null };
+            else bestMoving = { index: frame.index, t: frame.t, score: act.score, empty: false, split: s, motion: act.motion, grid: grid.data, pixels: pixelsOf(frame, bestMoving), encoded: null };
           } else if (isEmpty && bg.warm && slots.empty > 0 && !bestEmpty) {
             const prev = lastGrid(empty);
             if (prev && meanAbsDiff(grid.data, prev) < cfg.dedupeThreshold) duplicates++;
-            else bestEmpty = { index: frame.index, t: frame.t, score: 0, empty: true, split: s, motion: [], grid: grid.data, frame, encoded: null };
+            else bestEmpty = { index: frame.index, t: frame.t, score: 0, empty: true, split: s, motion: [], grid: grid.data, pixels: pixelsOf(frame, null), encoded: null };
           }
         }
         if (decoded % 50 === 0) opts.onProgress?.({ decoded, t: frame.t });
@@ -305,5 +326,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
     },
   };
   const manifestPath = await writeManifest(opts.outDir, manifest);
-  return { manifest, manifestPath };
+  const written = new Map<string, KnownDigest>();
+  for (const k of chosen) if (k.written) written.set(`images/${frameName(k.index)}.jpg`, k.written);
+  return { manifest, manifestPath, written };
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { RgbFrame } from '../detect/types.js';
+import { openOutputChannel, type OutputChannel } from './channel.js';
 import { classifyFfmpegFailure, SourceInvalidError } from './errors.js';
 import { inputArgs, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type StreamInfo } from './ffmpeg.js';
 import { redactText } from './redact.js';
@@ -71,10 +72,11 @@ export function frameBytesOf(pixelFormat: PixelFormat, width: number, height: nu
 }
 
 /**
- * One decoded frame in `format` (rgb24 unless asked otherwise). `parts` are views into the pipe's
- * chunks (no copy: a frame spans ~10-20 pipe reads and copying every frame would cost as much as
- * the whole scoring); call toRgb() to get one contiguous rgb24 copy (converted from yuv420p when
- * needed), which is only worth it for frames that are kept.
+ * One decoded frame in `format` (rgb24 unless asked otherwise). `parts` hold its bytes as read
+ * (one frame buffer, or views into pipe chunks where no socket channel could be made), with no
+ * copy: they are valid until onFrame returns or, when it returns a promise, until that settles;
+ * then the buffer takes the next frame. Copy what must outlive that: toRgb() gives one
+ * contiguous rgb24 copy (converted from yuv420p when needed).
  */
 export interface DecodedFrame {
   index: number;
@@ -87,7 +89,7 @@ export interface DecodedFrame {
   format: PixelFormat;
   /** false for the frames grid mode sends as a grid alone: `parts` is then empty and toRgb() throws */
   whole: boolean;
-  parts: readonly Buffer[];
+  parts: readonly Uint8Array[];
   /** grid mode: this frame's luma grid */
   grid?: LumaGrid;
   /** One contiguous rgb24 copy; `into` (width*height*3 bytes) is reused when given. */
@@ -154,6 +156,11 @@ function gridArgs(opts: DecodeOptions, filters: string[], pixFmt: PixelFormat, f
 
 let yuvScratch: Uint8Array | null = null;
 
+/** Frames come through a socket channel unless AUTOTUNER_PIPE_CHANNEL=0 (then a plain pipe, as where no channel can be made). */
+function useChannel(): boolean {
+  return process.env.AUTOTUNER_PIPE_CHANNEL !== '0';
+}
+
 /** Cuts a byte stream into frames of `size` bytes, each as views into the chunks (no copy). */
 class FrameCutter {
   size = 0;
@@ -177,14 +184,73 @@ class FrameCutter {
   }
 }
 
+/**
+ * Reads a byte stream (a socket channel's onread) straight into frame-sized buffers, kept in a
+ * small pool: no allocation and no copy per read. A frame goes to `onFrame` once its buffer is
+ * full; `release` gives the buffer back when the consumer is done with it.
+ */
+class FrameFiller {
+  private size = 0;
+  private cur: Uint8Array | null = null;
+  private filled = 0;
+  /** where the read in progress lands */
+  private handed: Uint8Array | null = null;
+  /** for reads before the frame size is known (ffmpeg may send frames before its header is complete) */
+  private readonly staging = new Uint8Array(1 << 16);
+  private early: Uint8Array[] | null = [];
+  private readonly pool: Uint8Array[] = [];
+  constructor(private readonly onFrame: (frame: Uint8Array) => void) {}
+  /** The frame size, once the header gives it: what was read before is cut into frames now. */
+  start(size: number): void {
+    this.size = size;
+    const early = this.early ?? [];
+    this.early = null;
+    for (const chunk of early) this.copy(chunk);
+  }
+  next(): Uint8Array {
+    if (!this.size) return (this.handed = this.staging);
+    this.cur ??= this.pool.pop() ?? new Uint8Array(this.size);
+    return (this.handed = this.cur.subarray(this.filled));
+  }
+  got(n: number): void {
+    if (this.handed !== this.staging) return this.advance(n);
+    // landed in the staging buffer (the reads before the header, and the one asked for before it)
+    const chunk = this.staging.subarray(0, n);
+    if (this.early) this.early.push(chunk.slice());
+    else this.copy(chunk);
+  }
+  private copy(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) {
+      this.cur ??= this.pool.pop() ?? new Uint8Array(this.size);
+      const take = Math.min(this.size - this.filled, chunk.length - off);
+      this.cur.set(chunk.subarray(off, off + take), this.filled);
+      off += take;
+      this.advance(take);
+    }
+  }
+  private advance(n: number): void {
+    this.filled += n;
+    if (this.filled === this.size) {
+      const frame = this.cur!;
+      this.cur = null;
+      this.filled = 0;
+      this.onFrame(frame);
+    }
+  }
+  release(buf: Uint8Array): void {
+    if (buf.length === this.size && this.pool.length < 4) this.pool.push(buf);
+  }
+}
+
 /** Output #n's video stream line, once ffmpeg has printed it (the outputs' order varies between versions). */
 function outputStream(header: string, n: number): StreamInfo | null {
   const m = new RegExp(`^Output #${n}[^\\n]*\\n(?:[^\\n]*\\n)*?[^\\n]*Stream #${n}:\\d+[^\\n]*Video:[^\\n]*\\n`, 'm').exec(header);
   return m ? parseHeader(`Output #0\n${m[0].slice(m[0].indexOf('\n') + 1)}`).output : null;
 }
 
-function concatParts(parts: readonly Buffer[], bytes: number): Uint8Array {
-  return parts.length === 1 ? new Uint8Array(parts[0]!) : Buffer.concat(parts as Buffer[], bytes);
+function concatParts(parts: readonly Uint8Array[], bytes: number): Uint8Array {
+  return parts.length === 1 ? new Uint8Array(parts[0]!) : Buffer.concat(parts, bytes);
 }
 
 /**
@@ -262,13 +328,37 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   const ffmpeg = await locateFfmpeg();
   const gridMode = opts.grid !== undefined;
   const every = gridMode ? Math.max(1, Math.floor(opts.grid!.every)) : 1;
+  // The frames come through a socket channel read into pooled frame buffers (see channel.ts),
+  // or through a plain pipe where no channel can be made.
+  const filler = new FrameFiller((buf) => onWhole([buf]));
+  let onWhole: (parts: readonly Uint8Array[]) => void = () => {};
+  let onChannelRead: (n: number) => void = () => {};
+  const channel: OutputChannel | null = !useChannel() ? null : await openOutputChannel({
+    buffer: () => filler.next(),
+    callback: (n) => {
+      onChannelRead(n);
+      return true;
+    },
+  }).catch(() => null);
   // Its own process group: a Ctrl-C or stop signal to the worker's group must not kill a decode that
   // the worker's shutdown grace would let finish. If the worker dies, ffmpeg ends on the broken pipe.
-  const child = spawn(ffmpeg.path, decodeArgs(opts, ffmpeg.version), {
-    stdio: gridMode ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const wholeOut = child.stdout!;
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(ffmpeg.path, decodeArgs(opts, ffmpeg.version), {
+      stdio: ['ignore', channel ? channel.childEnd : 'pipe', 'pipe', ...(gridMode ? (['pipe'] as const) : [])],
+      detached: true,
+    });
+  } catch (err) {
+    channel?.reader.destroy();
+    throw err;
+  } finally {
+    // the child has its own copy of this end: ours must close, or the reader never sees the end
+    channel?.childEnd.destroy();
+  }
+  const wholeOut: Readable = channel ? channel.reader : child.stdout!;
+  // a reset of the channel when ffmpeg is killed shows in ffmpeg's exit, not here
+  wholeOut.on('error', () => {});
+  const readerClosed = channel ? new Promise<void>((resolve) => channel.reader.once('close', () => resolve())) : Promise.resolve();
   const gridOut = gridMode ? (child.stdio[3] as Readable) : null;
   const outs = gridOut ? [wholeOut, gridOut] : [wholeOut];
   const unsubscribe = killOnAbort(child, opts.signal);
@@ -290,7 +380,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   let pending: Promise<unknown> | null = null;
   let settledAll: (() => void) | null = null;
   // grid mode: whole frames and grids cut but not yet paired (the two pipes run independently)
-  const wholes: Buffer[][] = [];
+  const wholes: Array<readonly Uint8Array[]> = [];
   const grids: Uint8Array[] = [];
   let wholeCount = 0;
 
@@ -306,6 +396,10 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   /** Hand queued frames to onFrame in order; stop at the first promise and resume when it settles. */
+  /** a delivered frame's buffer goes back to the pool (channel reads only) */
+  const release = (frame: DecodedFrame): void => {
+    if (channel && frame.whole) filler.release(frame.parts[0]!);
+  };
   const drain = (): void => {
     while (!pending && !failure && queue.length) {
       const frame = queue.shift()!;
@@ -322,6 +416,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
         for (const o of outs) o.pause();
         p.then(
           () => {
+            release(frame);
             pending = null;
             drain();
             if (!pending) {
@@ -334,11 +429,11 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
             fail(err);
           },
         );
-      }
+      } else release(frame);
     }
   };
 
-  const emit = (frameParts: Buffer[] | null, grid: LumaGrid | undefined): void => {
+  const emit = (frameParts: readonly Uint8Array[] | null, grid: LumaGrid | undefined): void => {
     const i = index++;
     const frame: DecodedFrame = {
       index: i,
@@ -388,12 +483,13 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
     }
   };
 
-  const wholeCutter = new FrameCutter((parts) => {
+  onWhole = (parts) => {
     if (!gridMode) return emit(parts, undefined);
     wholeCount++;
     wholes.push(parts);
     pair();
-  });
+  };
+  const wholeCutter = new FrameCutter((parts) => onWhole(parts));
   const gridCutter = new FrameCutter((parts) => {
     // the Y plane (first gridW*gridH bytes), copied out: it is small, and the receiver keeps it
     const luma = new Uint8Array(gridW * gridH);
@@ -423,6 +519,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
     fps = (grid ?? whole).fps || opts.fps || h.input?.fps || 0;
     frameBytes = frameBytesOf(format, width, height);
     wholeCutter.size = frameBytes;
+    filler.start(frameBytes);
     if (grid) {
       gridW = grid.width;
       gridH = grid.height;
@@ -462,12 +559,25 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
       fail(err);
     }
   };
-  wholeOut.on('data', reader(wholeCutter));
+  if (channel) {
+    onChannelRead = (n) => {
+      if (failure) return;
+      try {
+        filler.got(n);
+        if (headerDone) drain();
+      } catch (err) {
+        fail(err);
+      }
+    };
+    channel.reader.resume();
+  } else wholeOut.on('data', reader(wholeCutter));
   gridOut?.on('data', reader(gridCutter));
 
   let exit: { code: number | null; signal: NodeJS.Signals | null };
   try {
     exit = await done;
+    // the channel's last bytes may still be on their way after the process is gone
+    await readerClosed;
     // the pipe is closed: hand over the frames still queued behind a pending promise, then wait
     // for the last one
     while ((pending || queue.length) && !failure) {

@@ -1,9 +1,13 @@
 import childProcess, { type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeFrames, frameBytesOf } from '../../src/video/decode.js';
+import { chmod, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeFrames, frameBytesOf, type DecodedFrame } from '../../src/video/decode.js';
+import { locateFfmpeg } from '../../src/video/ffmpeg.js';
 import { GridSampler, lumaToGrey } from '../../src/sampling/grid.js';
 import { cutDemo, tempDir } from '../fixtures/clips.js';
 
@@ -12,45 +16,91 @@ test('decodeFrames backpressure: a slow async consumer gets every frame in order
   try {
     const clip = await cutDemo(dir, 'c.avi', { seconds: 6 });
     const all = await decodeFrames({ source: clip }, () => {});
-    // count the bytes decodeFrames reads from ffmpeg's pipe (spawn wrapped for this decode only)
-    let piped = 0;
-    const realSpawn = childProcess.spawn;
-    (childProcess as { spawn: unknown }).spawn = (...args: unknown[]): ChildProcess => {
-      const child = (realSpawn as (...a: unknown[]) => ChildProcess)(...args);
-      child.stdout!.on('data', (c: Buffer) => (piped += c.length));
-      return child;
-    };
-    syncBuiltinESMExports();
-    const seen: number[] = [];
-    let started = 0;
-    let finished = 0;
-    let maxPending = 0;
-    let maxHeldFrames = 0;
-    let s;
-    try {
-      s = await decodeFrames({ source: clip }, async (f) => {
-        started++;
-        maxPending = Math.max(maxPending, started - finished);
-        // frames read from the pipe but not yet consumed (this one included)
-        const frameBytes = f.width * f.height * 3;
-        maxHeldFrames = Math.max(maxHeldFrames, piped / frameBytes - f.index);
-        await sleep(3);
-        seen.push(f.index);
-        finished++;
-      });
-    } finally {
-      (childProcess as { spawn: unknown }).spawn = realSpawn;
+    // both ways frames come in: the socket channel (frame buffers from a pool) and a plain pipe
+    for (const channel of [true, false]) {
+      const what = channel ? 'socket channel' : 'pipe';
+      // pipe: count the bytes decodeFrames reads from ffmpeg's stdout (spawn wrapped for this decode only)
+      let piped = 0;
+      const realSpawn = childProcess.spawn;
+      (childProcess as { spawn: unknown }).spawn = (...args: unknown[]): ChildProcess => {
+        const child = (realSpawn as (...a: unknown[]) => ChildProcess)(...args);
+        child.stdout?.on('data', (c: Buffer) => (piped += c.length));
+        return child;
+      };
       syncBuiltinESMExports();
+      if (!channel) process.env.AUTOTUNER_PIPE_CHANNEL = '0';
+      const seen: number[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      let started = 0;
+      let finished = 0;
+      let maxPending = 0;
+      let maxHeldFrames = 0;
+      let s;
+      try {
+        s = await decodeFrames({ source: clip }, async (f) => {
+          started++;
+          maxPending = Math.max(maxPending, started - finished);
+          for (const p of f.parts) buffers.add(p.buffer);
+          // frames read from the pipe but not yet consumed (this one included)
+          const frameBytes = f.width * f.height * 3;
+          maxHeldFrames = Math.max(maxHeldFrames, piped / frameBytes - f.index);
+          await sleep(3);
+          seen.push(f.index);
+          finished++;
+        });
+      } finally {
+        (childProcess as { spawn: unknown }).spawn = realSpawn;
+        syncBuiltinESMExports();
+        delete process.env.AUTOTUNER_PIPE_CHANNEL;
+      }
+      assert.equal(s.frames, all.frames, what);
+      assert.ok(all.frames >= 50);
+      // the last promise settled before decodeFrames resolved
+      assert.equal(seen.length, all.frames, what);
+      assert.deepEqual(seen, Array.from({ length: all.frames }, (_, i) => i), what);
+      // one frame handed over at a time: the next waits for the previous promise
+      assert.equal(maxPending, 1, what);
+      if (channel) {
+        // each frame arrives whole in one buffer, and the reads stop while the consumer works: the
+        // same few buffers go round (a read-ahead of N frames would need N of them at once)
+        assert.equal(piped, 0, 'nothing came through a pipe');
+        assert.ok(buffers.size <= 3, `a few frame buffers reused, saw ${buffers.size} for ${all.frames} frames`);
+      } else {
+        // the pipe is paused while the consumer works: at most ~2 frames (plus a chunk) held, not the whole clip
+        assert.ok(maxHeldFrames <= 2.5, `at most ~2 frames read ahead, saw ${maxHeldFrames.toFixed(2)}`);
+      }
     }
-    assert.equal(s.frames, all.frames);
-    assert.ok(all.frames >= 50);
-    // the last promise settled before decodeFrames resolved
-    assert.equal(seen.length, all.frames);
-    assert.deepEqual(seen, Array.from({ length: all.frames }, (_, i) => i));
-    // one frame handed over at a time: the next waits for the previous promise
-    assert.equal(maxPending, 1);
-    // the pipe is paused while the consumer works: at most ~2 frames (plus a chunk) held, not the whole clip
-    assert.ok(maxHeldFrames <= 2.5, `at most ~2 frames read ahead, saw ${maxHeldFrames.toFixed(2)}`);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('decodeFrames: the socket channel and the pipe give the same bytes (whole frames and grid mode)', async () => {
+  const { dir, cleanup } = await tempDir('decode-channel');
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 4 });
+    const digest = async (channel: boolean, grid?: { step: number; every: number }): Promise<string[]> => {
+      if (!channel) process.env.AUTOTUNER_PIPE_CHANNEL = '0';
+      try {
+        const out: string[] = [];
+        await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid }, (f) => {
+          // through the channel a frame lands whole in one buffer
+          if (channel && f.whole) assert.equal(f.parts.length, 1);
+          const h = createHash('sha256');
+          for (const p of f.parts) h.update(p);
+          if (f.grid) h.update(f.grid.luma);
+          out.push(`${f.index}:${f.whole}:${h.digest('hex').slice(0, 16)}`);
+        });
+        return out;
+      } finally {
+        delete process.env.AUTOTUNER_PIPE_CHANNEL;
+      }
+    };
+    for (const grid of [undefined, { step: 8, every: 3 }]) {
+      const viaChannel = await digest(true, grid);
+      assert.ok(viaChannel.length >= 30);
+      assert.deepEqual(viaChannel, await digest(false, grid), grid ? 'grid mode' : 'whole frames');
+    }
   } finally {
     await cleanup();
   }
@@ -165,6 +215,56 @@ test('decodeFrames grid mode: every frame\'s grid, every k-th frame whole, in or
     });
     assert.deepEqual([w.frames, last, w.fps], [12, 11, 5]);
   } finally {
+    await cleanup();
+  }
+});
+
+test('decodeFrames: frames written before ffmpeg has printed its header are kept, not waited on (no deadlock)', async () => {
+  const { dir, cleanup } = await tempDir('decode-late-header');
+  const saved = process.env.FFMPEG_PATH;
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 3 });
+    const real = await locateFfmpeg({ refresh: true });
+    const expected: string[] = [];
+    const digests = (into: string[]) => (f: DecodedFrame): void => {
+      const h = createHash('sha256');
+      for (const p of f.parts) h.update(p);
+      if (f.grid) h.update(f.grid.luma);
+      into.push(`${f.index}:${f.whole}:${h.digest('hex').slice(0, 16)}`);
+    };
+    const grid = { step: 8, every: 2 };
+    await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid }, digests(expected));
+    // An ffmpeg that prints its header only after it has written every frame (megabytes: far more
+    // than a socket or pipe buffer holds). A reader that waits for the header before it reads
+    // anything never sees the header.
+    const wrapper = path.join(dir, 'ffmpeg-late-header');
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nif [ "$1" = "-version" ]; then exec "${real.path}" "$@"; fi\n"${real.path}" "$@" 2>"${dir}/stderr.txt"\ncode=$?\ncat "${dir}/stderr.txt" >&2\nexit $code\n`,
+    );
+    await chmod(wrapper, 0o755);
+    process.env.FFMPEG_PATH = wrapper;
+    assert.equal((await locateFfmpeg({ refresh: true })).path, wrapper);
+    for (const channel of [true, false]) {
+      if (!channel) process.env.AUTOTUNER_PIPE_CHANNEL = '0';
+      try {
+        const got: string[] = [];
+        const ac = new AbortController();
+        const timer = setTimeout(() => ac.abort(new Error('decode stalled: frames before the header were not read')), 30_000);
+        try {
+          await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid, signal: ac.signal }, digests(got));
+        } finally {
+          clearTimeout(timer);
+        }
+        assert.deepEqual(got, expected, channel ? 'socket channel' : 'pipe');
+      } finally {
+        delete process.env.AUTOTUNER_PIPE_CHANNEL;
+      }
+    }
+  } finally {
+    if (saved === undefined) delete process.env.FFMPEG_PATH;
+    else process.env.FFMPEG_PATH = saved;
+    await locateFfmpeg({ refresh: true });
     await cleanup();
   }
 });

@@ -21,6 +21,9 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   assert.ok(r.captureSeconds > 0 && r.sampleSeconds > 0);
   assert.ok(r.captureSeconds + r.sampleSeconds <= r.pipelineSeconds + 1e-3, `${r.captureSeconds} + ${r.sampleSeconds} vs ${r.pipelineSeconds}`);
   assert.match(r.reference, /yuv420p/);
+  // the reference reads the way the pipeline's decode does (not through a costlier pipe), and all of it
+  assert.match(r.reference, /socket channel/);
+  assert.equal(Math.round(r.ffmpegFps * r.ffmpegSeconds), 40, 'the reference read every frame');
   // 40 frames for the default budget of 120: every frame is piped whole
   assert.equal(r.candidateStride, 1);
   // a budget of 4 with 2 candidates a slot: 1 frame in 5 piped whole, every frame still decoded and scored

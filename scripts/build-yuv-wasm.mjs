@@ -7,9 +7,8 @@
 // The WAT below is the source; its repetitive parts (four lanes of four pixels) are spelled out
 // by small loops. `node scripts/build-yuv-wasm.mjs` rewrites the .wasm; `--check` only compares
 // (test/unit/video-yuv-wasm.test.ts runs it, so the committed binary cannot drift from this file).
-import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import wabtInit from 'wabt';
+import { watToWasm, writeOrCheck } from './wasm-build.mjs';
 
 export const WASM_PATH = fileURLToPath(new URL('../src/video/yuv420p-rgb24.wasm', import.meta.url));
 
@@ -90,27 +89,9 @@ ${row('$yb', '$ob')}
 `;
 
 export async function buildWasm() {
-  const wabt = await wabtInit();
-  const mod = wabt.parseWat('yuv420p-rgb24.wat', WAT, { simd: true });
-  try {
-    mod.validate();
-    return Buffer.from(mod.toBinary({ write_debug_names: false }).buffer);
-  } finally {
-    mod.destroy();
-  }
+  return watToWasm('yuv420p-rgb24.wat', WAT);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const bytes = await buildWasm();
-  if (process.argv.includes('--check')) {
-    const committed = await readFile(WASM_PATH).catch(() => Buffer.alloc(0));
-    if (!committed.equals(bytes)) {
-      console.error(`${WASM_PATH} is out of date: run node scripts/build-yuv-wasm.mjs`);
-      process.exit(1);
-    }
-    console.log(`${WASM_PATH} matches its source (${bytes.length} bytes)`);
-  } else {
-    await writeFile(WASM_PATH, bytes);
-    console.log(`wrote ${WASM_PATH} (${bytes.length} bytes)`);
-  }
+  await writeOrCheck(WASM_PATH, await buildWasm(), 'scripts/build-yuv-wasm.mjs');
 }

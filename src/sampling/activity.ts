@@ -1,4 +1,5 @@
 import type { GreyGrid } from './grid.js';
+import { foregroundCells } from './grid-simd.js';
 
 export type Box = [number, number, number, number];
 
@@ -49,11 +50,7 @@ export function scoreActivity(grid: GreyGrid, background: Uint8Array, frameW: nu
   const thr = opts.diffThreshold ?? 25;
   const minBlob = opts.minBlobCells ?? Math.max(3, Math.round(n * 0.0004));
   const { fg, dil, seen, stack, list } = scratchFor(n);
-  let any = 0;
-  for (let i = 0; i < n; i++) {
-    const d = data[i]! - background[i]!;
-    if (d > thr || d < -thr) list[any++] = i;
-  }
+  const any = foregroundCells(data.length === n ? data : data.subarray(0, n), background, thr, list);
   if (any < minBlob) return { score: 0, motion: [] };
   fg.fill(0);
   dil.fill(0);

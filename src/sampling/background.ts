@@ -1,7 +1,11 @@
+import { gridKernels, padded, SIMD_MEDIAN_MAX, type GridKernels } from './grid-simd.js';
+
 /**
  * Background model: per-cell median of a ring of grey grids sampled every `interval` frames.
  * A median (unlike a mean) ignores people who walk through; the ring makes it follow slow light
- * changes. Recomputed only when a sample is added, so it costs ~1 ms per `interval` frames.
+ * changes. Recomputed only when a sample is added: with WebAssembly SIMD (grid-simd.ts) a
+ * sorting network over the whole ring, 16 cells at a time (~25 µs for a 96x72 grid); without, a
+ * sorted run per cell that a new sample updates in one short shift (~250 µs).
  */
 export class BackgroundModel {
   private readonly ring: Uint8Array[] = [];
@@ -10,6 +14,10 @@ export class BackgroundModel {
   /** per cell, the ring's values kept sorted: a new sample replaces the oldest in one short shift */
   private readonly sorted: Uint8Array;
   private current: Uint8Array | null = null;
+  /** SIMD: the ring lives in the module's memory, slot k at k * stride, the median after the last slot */
+  private readonly simd: GridKernels | null;
+  private readonly stride: number;
+  private count = 0;
   /** background at the end of warm-up, the reference for "camera moved within the window" */
   reference: Uint8Array | null = null;
 
@@ -20,20 +28,24 @@ export class BackgroundModel {
     /** samples before the model counts as warmed up */
     readonly warmSamples = 3,
   ) {
-    this.sorted = new Uint8Array(cells * size);
+    this.simd = size <= SIMD_MEDIAN_MAX ? gridKernels() : null;
+    this.stride = padded(cells);
+    this.sorted = new Uint8Array(this.simd ? 0 : cells * size);
+    this.simd?.bytes((size + 1) * this.stride);
   }
 
   get samples(): number {
-    return this.ring.length;
+    return this.count;
   }
   get warm(): boolean {
-    return this.ring.length >= Math.min(this.warmSamples, this.size);
+    return this.count >= Math.min(this.warmSamples, this.size);
   }
 
   /** Feed every frame's grid; returns true when the background was recomputed. */
   push(grid: Uint8Array): boolean {
     const take = this.seen++ % this.interval === 0;
     if (!take) return false;
+    if (this.simd) return this.pushSimd(grid);
     const R = this.size;
     const sorted = this.sorted;
     const out = new Uint8Array(this.cells);
@@ -78,8 +90,24 @@ export class BackgroundModel {
       }
       this.ring[this.next] = grid;
     }
+    this.count = this.ring.length;
     this.next = (this.next + 1) % R;
     this.current = out;
+    if (!this.reference && this.warm) this.reference = this.current;
+    return true;
+  }
+
+  private pushSimd(grid: Uint8Array): boolean {
+    const k = this.simd!;
+    const mem = k.bytes((this.size + 1) * this.stride);
+    // the new sample takes the oldest one's slot (the padding past `cells` stays zero)
+    mem.set(grid.subarray(0, this.cells), this.next * this.stride);
+    this.count = Math.min(this.count + 1, this.size);
+    const outAt = this.size * this.stride;
+    k.x.median(0, this.stride, this.count, outAt);
+    this.next = (this.next + 1) % this.size;
+    // a copy: the background handed out stays as it was (reference, camera-moved checks)
+    this.current = mem.slice(outAt, outAt + this.cells);
     if (!this.reference && this.warm) this.reference = this.current;
     return true;
   }

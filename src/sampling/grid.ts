@@ -1,4 +1,5 @@
 import type { LumaGrid } from '../video/decode.js';
+import { LUMA_FULL, lumaToFullRange } from './grid-simd.js';
 /**
  * Downscaled grey view of a frame, read straight from the decoder's pipe chunks by point
  * sampling one pixel per cell: scoring touches ~12k pixels instead of 440k and never copies
@@ -12,8 +13,6 @@ export interface GreyGrid {
   data: Uint8Array;
 }
 
-/** Limited-range luma (16..235) stretched to 0..255, so thresholds mean the same grey levels as for rgb24. */
-const LUMA_FULL = new Uint8Array(256).map((_, y) => Math.max(0, Math.min(255, Math.round(((y - 16) * 255) / 219))));
 
 export class GridSampler {
   readonly gw: number;
@@ -100,7 +99,7 @@ export class GridSampler {
 /** A grid ffmpeg sent (grid mode of decodeFrames: the same cells GridSampler reads) as full-range grey, in place. */
 export function lumaToGrey(g: LumaGrid): GreyGrid {
   const data = g.luma;
-  for (let i = 0; i < data.length; i++) data[i] = LUMA_FULL[data[i]!]!;
+  lumaToFullRange(data);
   return { width: g.width, height: g.height, step: g.step, data };
 }
 

@@ -11,6 +11,24 @@ import { locateFfmpeg } from '../../src/video/ffmpeg.js';
 import { GridSampler, lumaToGrey } from '../../src/sampling/grid.js';
 import { cutDemo, tempDir } from '../fixtures/clips.js';
 
+/** A frame as index, wholeness and a digest of its bytes and grid: what two decodes must agree on. */
+function frameKey(f: DecodedFrame): string {
+  const h = createHash('sha256');
+  for (const p of f.parts) h.update(p);
+  if (f.grid) h.update(f.grid.luma);
+  return `${f.index}:${f.whole}:${h.digest('hex').slice(0, 16)}`;
+}
+
+/** Run a decode through a plain pipe (channel = false) or the socket channel. */
+async function decodeVia<T>(channel: boolean, run: () => Promise<T>): Promise<T> {
+  if (!channel) process.env.AUTOTUNER_PIPE_CHANNEL = '0';
+  try {
+    return await run();
+  } finally {
+    delete process.env.AUTOTUNER_PIPE_CHANNEL;
+  }
+}
+
 test('decodeFrames backpressure: a slow async consumer gets every frame in order, few frames pending', async () => {
   const { dir, cleanup } = await tempDir('decode-bp');
   try {
@@ -79,23 +97,16 @@ test('decodeFrames: the socket channel and the pipe give the same bytes (whole f
   const { dir, cleanup } = await tempDir('decode-channel');
   try {
     const clip = await cutDemo(dir, 'c.avi', { seconds: 4 });
-    const digest = async (channel: boolean, grid?: { step: number; every: number }): Promise<string[]> => {
-      if (!channel) process.env.AUTOTUNER_PIPE_CHANNEL = '0';
-      try {
+    const digest = (channel: boolean, grid?: { step: number; every: number }): Promise<string[]> =>
+      decodeVia(channel, async () => {
         const out: string[] = [];
         await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid }, (f) => {
           // through the channel a frame lands whole in one buffer
           if (channel && f.whole) assert.equal(f.parts.length, 1);
-          const h = createHash('sha256');
-          for (const p of f.parts) h.update(p);
-          if (f.grid) h.update(f.grid.luma);
-          out.push(`${f.index}:${f.whole}:${h.digest('hex').slice(0, 16)}`);
+          out.push(frameKey(f));
         });
         return out;
-      } finally {
-        delete process.env.AUTOTUNER_PIPE_CHANNEL;
-      }
-    };
+      });
     for (const grid of [undefined, { step: 8, every: 3 }]) {
       const viaChannel = await digest(true, grid);
       assert.ok(viaChannel.length >= 30);
@@ -226,14 +237,8 @@ test('decodeFrames: frames written before ffmpeg has printed its header are kept
     const clip = await cutDemo(dir, 'c.avi', { seconds: 3 });
     const real = await locateFfmpeg({ refresh: true });
     const expected: string[] = [];
-    const digests = (into: string[]) => (f: DecodedFrame): void => {
-      const h = createHash('sha256');
-      for (const p of f.parts) h.update(p);
-      if (f.grid) h.update(f.grid.luma);
-      into.push(`${f.index}:${f.whole}:${h.digest('hex').slice(0, 16)}`);
-    };
     const grid = { step: 8, every: 2 };
-    await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid }, digests(expected));
+    await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid }, (f) => void expected.push(frameKey(f)));
     // An ffmpeg that prints its header only after it has written every frame (megabytes: far more
     // than a socket or pipe buffer holds). A reader that waits for the header before it reads
     // anything never sees the header.
@@ -246,20 +251,15 @@ test('decodeFrames: frames written before ffmpeg has printed its header are kept
     process.env.FFMPEG_PATH = wrapper;
     assert.equal((await locateFfmpeg({ refresh: true })).path, wrapper);
     for (const channel of [true, false]) {
-      if (!channel) process.env.AUTOTUNER_PIPE_CHANNEL = '0';
+      const got: string[] = [];
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(new Error('decode stalled: frames before the header were not read')), 30_000);
       try {
-        const got: string[] = [];
-        const ac = new AbortController();
-        const timer = setTimeout(() => ac.abort(new Error('decode stalled: frames before the header were not read')), 30_000);
-        try {
-          await decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid, signal: ac.signal }, digests(got));
-        } finally {
-          clearTimeout(timer);
-        }
-        assert.deepEqual(got, expected, channel ? 'socket channel' : 'pipe');
+        await decodeVia(channel, () => decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid, signal: ac.signal }, (f) => void got.push(frameKey(f))));
       } finally {
-        delete process.env.AUTOTUNER_PIPE_CHANNEL;
+        clearTimeout(timer);
       }
+      assert.deepEqual(got, expected, channel ? 'socket channel' : 'pipe');
     }
   } finally {
     if (saved === undefined) delete process.env.FFMPEG_PATH;

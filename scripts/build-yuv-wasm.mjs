@@ -43,6 +43,14 @@ ${lanes.map((k) => `      (local.set $l${k} (i32x4.mul (i32x4.sub ${widen('(loca
       )})
       (v128.store offset=32 (local.get ${op}) ${shuffle([26, 6, 7, 27, 8, 9, 28, 10, 11, 29, 12, 13, 30, 14, 15, 31], '(local.get $rghi)', '(local.get $b)')})`;
 
+const bytes16 = (v) => `(v128.const i8x16 ${Array(16).fill(v).join(' ')})`;
+/** 16 lanes (two i16x8, signed) → ((v * mul + add) >> shift) + offset in 32 bits, narrowed to u8 with saturation (the clamp). */
+const narrowScaled = (lo, hi, mul, add, shift, offset) => {
+  const part = (half, v) =>
+    `(i32x4.add (i32x4.shr_s (i32x4.add (i32x4.extmul_${half}_i16x8_s (local.get ${v}) (i16x8.splat (i32.const ${mul}))) (i32x4.splat (i32.const ${add}))) (i32.const ${shift})) (i32x4.splat (i32.const ${offset})))`;
+  return `(i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_s ${part('low', lo)} ${part('high', lo)}) (i16x8.narrow_i32x4_s ${part('low', hi)} ${part('high', hi)}))`;
+};
+
 export const WAT = `(module
   (memory (export "memory") 1)
   ;; convert(y, u, v, out, width, cw, rows, cols): rows [0, rows) (even) and columns [0, cols)
@@ -85,7 +93,35 @@ ${row('$yb', '$ob')}
             (local.set $x (i32.add (local.get $x) (i32.const 16)))
             (br $cols)))
         (local.set $row (i32.add (local.get $row) (i32.const 2)))
-        (br $rows)))))
+        (br $rows))))
+
+  ;; to_jfif(y, ylen, c, clen): a yuv420p frame's planes from limited (video) to full (JPEG/JFIF)
+  ;; range, in place, in whole 16-byte steps (the caller pads): luma (max(y-16, 0)*2385 + 986) >> 11,
+  ;; chroma (((c-128)*4663 + 2064) >> 12) + 128, both clamped to 0..255 (yuv-simd.ts: LUMA_JFIF,
+  ;; CHROMA_JFIF, the rounded BT.601 stretches, bit for bit)
+  (func (export "to_jfif") (param $y i32) (param $ylen i32) (param $c i32) (param $clen i32)
+    (local $end i32) (local $d v128) (local $lo v128) (local $hi v128)
+    (local.set $end (i32.add (local.get $y) (local.get $ylen)))
+    (block $done
+      (loop $step
+        (br_if $done (i32.ge_u (local.get $y) (local.get $end)))
+        (local.set $d (i8x16.sub_sat_u (v128.load (local.get $y)) ${bytes16(16)}))
+        (local.set $lo (i16x8.extend_low_i8x16_u (local.get $d)))
+        (local.set $hi (i16x8.extend_high_i8x16_u (local.get $d)))
+        (v128.store (local.get $y) ${narrowScaled('$lo', '$hi', 2385, 986, 11, 0)})
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $step)))
+    (local.set $end (i32.add (local.get $c) (local.get $clen)))
+    (block $done
+      (loop $step
+        (br_if $done (i32.ge_u (local.get $c) (local.get $end)))
+        (local.set $d (v128.load (local.get $c)))
+        (local.set $lo (i16x8.sub (i16x8.extend_low_i8x16_u (local.get $d)) (i16x8.splat (i32.const 128))))
+        (local.set $hi (i16x8.sub (i16x8.extend_high_i8x16_u (local.get $d)) (i16x8.splat (i32.const 128))))
+        (v128.store (local.get $c) ${narrowScaled('$lo', '$hi', 4663, 2064, 12, 128)})
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $step))))
+)
 `;
 
 export async function buildWasm() {

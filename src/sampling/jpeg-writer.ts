@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { PixelFormat } from '../video/decode.js';
 import { frameBytesOf, yuv420pToRgb } from '../video/decode.js';
 import { turboJpegPath } from '../video/jpeg.js';
+import { createYuvJpegEncoder, TURBOJPEG_LIBS, yuvJpegKoffiPath } from '../video/jpeg-yuv.js';
 import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
 
 /**
@@ -12,7 +13,7 @@ import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
  * session worker) so it runs the same from tsx and from compiled output; the conversion is the
  * very function decode.ts exports, inlined by its source text.
  */
-const workerSource = (convert: string, simd: string): string => `
+const workerSource = (convert: string, simd: string, yuvJpeg: string): string => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { writeFile } = require('node:fs/promises');
 const { createHash } = require('node:crypto');
@@ -21,6 +22,14 @@ const sharp = turbo ? null : require(workerData.sharpPath);
 const yuv420pToRgb = ${convert};
 const createYuvConverter = ${simd};
 const simd = workerData.yuvWasm ? createYuvConverter(workerData.yuvWasm, yuv420pToRgb) : null;
+const createYuvJpegEncoder = ${yuvJpeg};
+// JPEG straight from the yuv420p planes where libturbojpeg and koffi are there (see video/jpeg-yuv.ts)
+let yuvJpeg = null;
+try {
+  if (workerData.koffiPath && workerData.yuvWasm) yuvJpeg = createYuvJpegEncoder(workerData.yuvWasm, require(workerData.koffiPath), workerData.turbojpegLibs);
+} catch {
+  yuvJpeg = null;
+}
 const spare = [];
 async function encodeYuvSimd(src, m) {
   // converted into the module's memory and encoded synchronously, before another message can reuse it
@@ -46,9 +55,14 @@ parentPort.on('message', async (m) => {
   let rgb = null;
   try {
     const src = new Uint8Array(m.buf);
+    if (m.format === 'yuv420p' && yuvJpeg) {
+      const digest = await save(yuvJpeg(src, m.width, m.height, m.quality), m);
+      parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest, encoder: 'yuv' }, [m.buf]);
+      return;
+    }
     if (m.format === 'yuv420p' && simd && turbo) {
       const digest = await encodeYuvSimd(src, m);
-      parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest }, [m.buf]);
+      parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest, encoder: 'rgb' }, [m.buf]);
       return;
     }
     if (m.format === 'yuv420p') {
@@ -59,7 +73,7 @@ parentPort.on('message', async (m) => {
     const px = rgb || src;
     // the encoder reads its input while it encodes: the rgb buffer is reused only once the file is written
     const digest = await encode(Buffer.from(px.buffer, px.byteOffset, need), m);
-    parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest }, [m.buf]);
+    parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest, encoder: turbo ? 'rgb' : 'sharp' }, [m.buf]);
   } catch (e) {
     // libvips reports over several lines ("<file>: write error" then "system error: ..."): make it one
     const msg = String((e && e.message) || e).trim().split(/\\s*\\n\\s*/).join('; ');
@@ -78,12 +92,17 @@ interface Reply {
   buf: ArrayBuffer;
   sha256?: string;
   bytes?: number;
+  encoder?: JpegEncoderPath;
 }
 
-/** What a write stored: the JPEG's sha256 and size (for the artifact store, see PutDirOptions.known). */
+/** How a frame was encoded: from its yuv420p planes (libturbojpeg), from rgb24 (TurboJPEG binding), or by sharp. */
+export type JpegEncoderPath = 'yuv' | 'rgb' | 'sharp';
+
+/** What a write stored: the JPEG's sha256 and size (for the artifact store, see PutDirOptions.known), and how it was encoded. */
 export interface WrittenJpeg {
   sha256: string;
   bytes: number;
+  encoder: JpegEncoderPath;
 }
 
 const require = createRequire(import.meta.url);
@@ -100,9 +119,15 @@ export class JpegWriter {
   private dead: Error | undefined;
 
   constructor(private readonly quality = 90) {
-    this.worker = new Worker(workerSource(yuv420pToRgb.toString(), createYuvConverter.toString()), {
+    this.worker = new Worker(workerSource(yuv420pToRgb.toString(), createYuvConverter.toString(), createYuvJpegEncoder.toString()), {
       eval: true,
-      workerData: { sharpPath: require.resolve('sharp'), turboPath: turboJpegPath(), yuvWasm: yuvWasmBytes() },
+      workerData: {
+        sharpPath: require.resolve('sharp'),
+        turboPath: turboJpegPath(),
+        yuvWasm: yuvWasmBytes(),
+        koffiPath: yuvJpegKoffiPath(),
+        turbojpegLibs: TURBOJPEG_LIBS,
+      },
     });
     this.worker.on('message', (r: Reply) => {
       if (this.free.length < 8) this.free.push(r.buf);
@@ -110,7 +135,7 @@ export class JpegWriter {
       if (!p) return;
       this.pending.delete(r.id);
       if (this.pending.size === 0) this.worker.unref();
-      if (r.ok) p.resolve({ sha256: r.sha256!, bytes: r.bytes! });
+      if (r.ok) p.resolve({ sha256: r.sha256!, bytes: r.bytes!, encoder: r.encoder! });
       else p.reject(new Error(r.error ?? 'JPEG encoding failed'));
     });
     const failAll = (err: Error): void => {

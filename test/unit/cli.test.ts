@@ -58,7 +58,7 @@ test('doctor checks the install and reports JSON', async () => {
   const r = await cli(['doctor', '--json'], dir, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
   const byName = Object.fromEntries(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
-  for (const name of ['ffmpeg', 'python venv', 'torch', 'temporal CLI', 'onnxruntime-node', 'jpeg codec', 'yuv→rgb', 'teacher weights', 'demo video']) {
+  for (const name of ['ffmpeg', 'python venv', 'torch', 'temporal CLI', 'onnxruntime-node', 'jpeg codec', 'yuv→rgb', 'jpeg from yuv', 'teacher weights', 'demo video']) {
     assert.equal(byName[name], true, `${name} ok`);
   }
   assert.equal(byName['temporal server'], false, 'no server at the address');

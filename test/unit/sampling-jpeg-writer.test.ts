@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -7,6 +8,7 @@ import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { JpegWriter } from '../../src/sampling/jpeg-writer.js';
 import { jpegCodecStatus } from '../../src/video/jpeg.js';
+import { DEMO_VIDEO } from '../../src/config/schema.js';
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'jpeg-writer-'));
 after(() => rm(tmp, { recursive: true, force: true }));
@@ -32,11 +34,25 @@ async function pixel(file: string, x: number, y: number): Promise<number[]> {
   return [data[o]!, data[o + 1]!, data[o + 2]!];
 }
 
-for (const codec of ['libjpeg-turbo', 'sharp'] as const) {
-  test(`JpegWriter (${codec}) converts yuv420p frames given as pipe parts and encodes them off the thread`, async () => {
-    if (codec === 'sharp') process.env.AUTOTUNER_JPEG_CODEC = 'sharp';
-    try {
-      assert.equal(jpegCodecStatus().codec, codec);
+// the three ways a kept frame is encoded: from its yuv420p planes (libturbojpeg through koffi:
+// setup installs both), from rgb24 (the TurboJPEG binding), and sharp
+const paths = [
+  { encoder: 'yuv', env: {} },
+  { encoder: 'rgb', env: { AUTOTUNER_JPEG_YUV: '0' } },
+  { encoder: 'sharp', env: { AUTOTUNER_JPEG_CODEC: 'sharp' } },
+] as const;
+
+function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  Object.assign(process.env, env);
+  return fn().finally(() => {
+    for (const k of Object.keys(env)) delete process.env[k];
+  });
+}
+
+for (const { encoder, env } of paths) {
+  test(`JpegWriter (${encoder}) converts yuv420p frames given as pipe parts and encodes them off the thread`, () =>
+    withEnv(env, async () => {
+      assert.equal(jpegCodecStatus().codec, encoder === 'sharp' ? 'sharp' : 'libjpeg-turbo');
       const w = 64;
       const h = 48;
       // pure red and pure blue in limited-range YUV (BT.601)
@@ -45,12 +61,12 @@ for (const codec of ['libjpeg-turbo', 'sharp'] as const) {
       try {
         // split at odd places, like pipe chunks
         const parts = [frame.subarray(0, 1000), frame.subarray(1000, 3001), frame.subarray(3001)];
-        const files = [0, 1, 2].map((i) => path.join(tmp, `${codec}-f${i}.jpg`));
+        const files = [0, 1, 2].map((i) => path.join(tmp, `${encoder}-f${i}.jpg`));
         const written = await Promise.all(files.map((f) => writer.write(parts, w, h, 'yuv420p', f)));
         for (const [i, f] of files.entries()) {
           // the digest handed back is the file's (the store takes it instead of reading the file)
           const bytes = await readFile(f);
-          assert.deepEqual(written[i], { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
+          assert.deepEqual(written[i], { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, encoder });
           const red = await pixel(f, 8, 24);
           const blue = await pixel(f, 56, 24);
           assert.ok(red[0]! > 230 && red[1]! < 25 && red[2]! < 25, `left half should be red, got ${red}`);
@@ -59,11 +75,40 @@ for (const codec of ['libjpeg-turbo', 'sharp'] as const) {
       } finally {
         await writer.close();
       }
-    } finally {
-      delete process.env.AUTOTUNER_JPEG_CODEC;
-    }
-  });
+    }));
 }
+
+test('JpegWriter: a real frame encoded from its yuv planes looks like the one encoded from rgb24, odd sizes too', async () => {
+  // a frame of the demo video, and an odd-sized copy of it (chroma planes of ceil(w/2) x ceil(h/2))
+  for (const [w, h, vf] of [[768, 576, 'null'], [333, 201, 'scale=333:201']] as const) {
+    const yuv = execFileSync('ffmpeg', ['-v', 'error', '-ss', '30', '-i', DEMO_VIDEO, '-frames:v', '1', '-vf', vf, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], { maxBuffer: 1 << 24 });
+    const decoded: Record<string, Buffer> = {};
+    for (const { encoder, env } of paths.slice(0, 2)) {
+      await withEnv(env, async () => {
+        const writer = new JpegWriter();
+        try {
+          const file = path.join(tmp, `real-${w}-${encoder}.jpg`);
+          assert.equal((await writer.write([yuv], w, h, 'yuv420p', file)).encoder, encoder);
+          const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+          assert.deepEqual([info.width, info.height, info.channels], [w, h, 3]);
+          decoded[encoder] = data;
+        } finally {
+          await writer.close();
+        }
+      });
+    }
+    let sum = 0;
+    let max = 0;
+    for (let i = 0; i < decoded.yuv!.length; i++) {
+      const d = Math.abs(decoded.yuv![i]! - decoded.rgb![i]!);
+      sum += d;
+      max = Math.max(max, d);
+    }
+    // the same picture: the two differ only by rounding and how chroma is resampled
+    assert.ok(sum / decoded.yuv!.length < 2, `${w}x${h}: mean |yuv-path - rgb-path| = ${(sum / decoded.yuv!.length).toFixed(2)}`);
+    assert.ok(max < 60, `${w}x${h}: largest difference ${max}`);
+  }
+});
 
 test('JpegWriter: a failed write (missing dir, full disk) names the file and the cause, and the writer keeps working; short frames are refused', async () => {
   const w = 16;

@@ -43,3 +43,25 @@ test('AUTOTUNER_YUV_SIMD=0 turns the SIMD module off', () => {
     else process.env.AUTOTUNER_YUV_SIMD = before;
   }
 });
+
+test('SIMD to_jfif stretches luma and chroma from video to JPEG range exactly like the rounded BT.601 formulas', () => {
+  const bytes = yuvWasmBytes();
+  assert.ok(bytes);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  const mem = new Uint8Array((instance.exports.memory as WebAssembly.Memory).buffer);
+  const toJfif = instance.exports.to_jfif as (y: number, ylen: number, c: number, clen: number) => void;
+  // every value in both planes (512 bytes each), the chroma plane not 16-aligned
+  for (let i = 0; i < 512; i++) {
+    mem[i] = i & 255;
+    mem[520 + i] = (i * 7) & 255;
+  }
+  toJfif(0, 512, 520, 512);
+  for (let i = 0; i < 512; i++) {
+    const y = i & 255;
+    const c = (i * 7) & 255;
+    assert.equal(mem[i], Math.max(0, Math.min(255, Math.round(((y - 16) * 255) / 219))), `luma ${y}`);
+    assert.equal(mem[520 + i], Math.max(0, Math.min(255, Math.round(((c - 128) * 255) / 224) + 128)), `chroma ${c}`);
+  }
+  // the 8 bytes between the planes are not touched
+  assert.deepEqual([...mem.subarray(512, 520)], [0, 0, 0, 0, 0, 0, 0, 0]);
+});

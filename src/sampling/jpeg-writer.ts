@@ -7,7 +7,8 @@ import { createYuvJpegEncoder, TURBOJPEG_LIBS, yuvJpegKoffiPath } from '../video
 import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
 
 /**
- * Kept frames are converted (yuv420p → rgb24: WebAssembly SIMD, see video/yuv-simd.ts) and JPEG-encoded (TurboJPEG, else sharp) in a
+ * Kept frames are JPEG-encoded straight from their yuv420p planes (libturbojpeg, see video/jpeg-yuv.ts)
+ * or, where that library is missing, converted (yuv420p → rgb24: WebAssembly SIMD, see video/yuv-simd.ts) and JPEG-encoded (TurboJPEG, else sharp) in a
  * worker thread, not on the thread that reads ffmpeg's pipe: a 2 ms conversion there stalls the
  * pipe, and with it ffmpeg, once per kept frame. The worker is plain JS evaluated from a string (like the detector's
  * session worker) so it runs the same from tsx and from compiled output; the conversion is the

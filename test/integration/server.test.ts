@@ -77,7 +77,9 @@ test('a dev server whose data dir was deleted while it ran is found without its 
     assert.equal(first.started, true);
     assert.deepEqual(await findDevServers(dataDir), [first.pid]);
     assert.equal((await ensureDevServer(o)).started, false, 'a healthy server is kept');
-    await rm(dataDir, { recursive: true, force: true }); // `rm -rf .autotuner` while it runs: its database is gone
+    // `rm -rf .autotuner` while it runs: its database is gone (the server may write a file in the
+    // middle of the removal: ENOTEMPTY then, which rm retries)
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     const second = await ensureDevServer(o);
     assert.equal(second.started, true);
     assert.deepEqual(second.replaced, [first.pid]);

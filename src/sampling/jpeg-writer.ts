@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { PixelFormat } from '../video/decode.js';
 import { frameBytesOf, yuv420pToRgb } from '../video/decode.js';
 import { turboJpegPath } from '../video/jpeg.js';
-import { createYuvJpegEncoder, TURBOJPEG_LIBS, yuvJpegKoffiPath } from '../video/jpeg-yuv.js';
+import { createYuvJpegEncoder, turbojpegLibraries, yuvJpegKoffiPath } from '../video/jpeg-yuv.js';
 import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
 
 /**
@@ -127,7 +127,7 @@ export class JpegWriter {
         turboPath: turboJpegPath(),
         yuvWasm: yuvWasmBytes(),
         koffiPath: yuvJpegKoffiPath(),
-        turbojpegLibs: TURBOJPEG_LIBS,
+        turbojpegLibs: turbojpegLibraries(),
       },
     });
     this.worker.on('message', (r: Reply) => {

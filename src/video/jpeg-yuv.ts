@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { turboJpegPath } from './jpeg.js';
 import { yuvWasmBytes } from './yuv-simd.js';
 
 /**
@@ -7,8 +10,9 @@ import { yuvWasmBytes } from './yuv-simd.js';
  * requires) is wasted work: ~0.3-0.8 ms of conversion plus the encoder's colour conversion and
  * chroma downsampling, ~40 % of a kept frame's cost. libturbojpeg's own tjCompressFromYUV takes
  * the planes as they are; it is reached through koffi (an FFI with prebuilt binaries, an optional
- * dependency) and the system's libturbojpeg (Debian: libturbojpeg0, installed by the setup script
- * where it can). Where either is missing the rgb24 path runs, as before.
+ * dependency) in the libturbojpeg that @julusian/jpeg-turbo ships next to its Linux bindings (or
+ * a system one: Debian's libturbojpeg0, macOS, Windows). Where either is missing the rgb24 path
+ * runs, as before.
  *
  * Video is limited range and JPEG (JFIF) full range: the planes are stretched first, in place,
  * by the SIMD module's to_jfif (the BT.601 matrix is the same for both).
@@ -20,8 +24,27 @@ export interface KoffiLike {
   load(name: string): { func(signature: string): (...args: unknown[]) => unknown };
 }
 
-/** libturbojpeg's file names, per platform. */
+/** libturbojpeg's file names, per platform (looked up by the system's loader). */
 export const TURBOJPEG_LIBS = ['libturbojpeg.so.0', 'libturbojpeg.so', 'libturbojpeg.0.dylib', 'turbojpeg.dll'];
+
+/**
+ * Where to look for libturbojpeg, in order: the copy @julusian/jpeg-turbo's prebuilt binding for
+ * this platform ships beside it (Linux builds do: the binding links it dynamically), then the
+ * system's names.
+ */
+export function turbojpegLibraries(): string[] {
+  const bundled: string[] = [];
+  const binding = turboJpegPath();
+  if (binding) {
+    for (const variant of ['', '-musl']) {
+      const dir = path.join(path.dirname(binding), 'prebuilds', `jpeg-turbo-${process.platform}-${process.arch}${variant}`);
+      for (const name of ['libturbojpeg.so.0', 'libturbojpeg.0.dylib', 'turbojpeg.dll']) {
+        if (existsSync(path.join(dir, name))) bundled.push(path.join(dir, name));
+      }
+    }
+  }
+  return [...bundled, ...TURBOJPEG_LIBS];
+}
 
 /**
  * An encoder around one compressor handle (one thread's: TurboJPEG handles are not shared).
@@ -113,7 +136,8 @@ export function yuvJpegStatus(): { encoder: YuvJpegEncoder | null; detail: strin
   const wasm = yuvWasmBytes();
   if (!wasm) return { encoder: null, detail: 'no WebAssembly SIMD (or AUTOTUNER_YUV_SIMD=0)' };
   try {
-    return { encoder: createYuvJpegEncoder(wasm, require(koffiPath) as KoffiLike, TURBOJPEG_LIBS), detail: `libturbojpeg through koffi (${koffiPath})` };
+    const libs = turbojpegLibraries();
+    return { encoder: createYuvJpegEncoder(wasm, require(koffiPath) as KoffiLike, libs), detail: `libturbojpeg through koffi (first of ${libs[0]}, then the system's)` };
   } catch (err) {
     return { encoder: null, detail: (err as Error).message };
   }

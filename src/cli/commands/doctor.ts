@@ -77,7 +77,7 @@ export function register(program: Command): void {
           const y = yuvJpegStatus();
           if (!y.encoder) throw new Error(`through rgb24: ${y.detail}`);
           return y.detail;
-        }, 'apt-get install libturbojpeg0 (and npm install: optional koffi); unset AUTOTUNER_JPEG_YUV', true),
+        }, 'npm install (optional koffi and @julusian/jpeg-turbo, whose Linux builds ship libturbojpeg; elsewhere a system libturbojpeg); unset AUTOTUNER_JPEG_YUV', true),
         await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
         await check('teacher plan', async () => {
           // how annotation will use this machine: frames in parallel, op threads per session

@@ -35,7 +35,7 @@ async function pixel(file: string, x: number, y: number): Promise<number[]> {
 }
 
 // the three ways a kept frame is encoded: from its yuv420p planes (libturbojpeg through koffi:
-// setup installs both), from rgb24 (the TurboJPEG binding), and sharp
+// koffi from npm, libturbojpeg beside the TurboJPEG binding), from rgb24 (the TurboJPEG binding), and sharp
 const paths = [
   { encoder: 'yuv', env: {} },
   { encoder: 'rgb', env: { AUTOTUNER_JPEG_YUV: '0' } },

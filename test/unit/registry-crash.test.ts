@@ -15,7 +15,9 @@ const model = (n: number): ArtifactRef => ({ uri: `file:///m/${n}.onnx`, sha256:
 function writer(dataDir: string, prefix: string, count: number) {
   const code = `
     import { ModelRegistry } from ${JSON.stringify(REGISTRY_URL)};
-    const reg = new ModelRegistry(${JSON.stringify(dataDir)});
+    // these tests check that no update is lost, not how long a lock takes: on a loaded 2-core box a
+    // writer can wait out the default 30 s behind the others (seen once), so it waits up to 100 s
+    const reg = new ModelRegistry(${JSON.stringify(dataDir)}, { lockTimeoutMs: 100_000 });
     console.log('ready');
     for (let i = 0; i < ${count}; i++) {
       const v = await reg.createVersion('cam', { model: { uri: 'file:///m/' + i, sha256: 'x', bytes: 1, kind: 'model' }, dataset: null,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { widenSendBuffer, type SendBuffer } from './socket-buffer.js';
 
 /**
  * Where each read lands: one reused buffer, or `buffer()` asked before every read; `callback(n)`
@@ -17,6 +18,8 @@ export interface OutputChannel {
   childEnd: net.Socket;
   /** our end, paused: resume() it when the reads may start; 'close' comes after the child's last byte */
   reader: net.Socket;
+  /** the child end's kernel send buffer: how far ffmpeg may write ahead of our reads (see socket-buffer.ts) */
+  sendBuffer: SendBuffer;
 }
 
 /**
@@ -29,7 +32,9 @@ export interface OutputChannel {
  * Node CPU through a pipe, 0.11-0.2 s through this.
  *
  * Linux uses an abstract socket name (nothing on disk); other systems a socket file in the temp
- * directory, removed once connected. Rejects when sockets cannot be made: callers fall back to a pipe.
+ * directory, removed once connected. The child's end gets a send buffer of several frames where
+ * the kernel allows (socket-buffer.ts), so ffmpeg decodes on while we are busy. Rejects when
+ * sockets cannot be made: callers fall back to a pipe.
  */
 export async function openOutputChannel(onread: ReadInto): Promise<OutputChannel> {
   const id = `autotuner-${process.pid}-${randomUUID().slice(0, 12)}`;
@@ -53,9 +58,11 @@ export async function openOutputChannel(onread: ReadInto): Promise<OutputChannel
       r.once('error', reject);
     });
     const childEnd = await accepted;
+    // set before the child starts: the setting belongs to the socket, which the child's copy of the fd shares
+    const sendBuffer = widenSendBuffer(childEnd);
     // nothing is written before the child starts; paused, no read happens until the caller is ready
     r.pause();
-    return { childEnd, reader: r };
+    return { childEnd, reader: r, sendBuffer };
   } catch (err) {
     reader?.destroy();
     throw err;

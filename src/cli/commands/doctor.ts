@@ -11,6 +11,8 @@ import { temporalCli } from '../../temporal/dev-server.js';
 import { findFfmpeg } from '../../video/ffmpeg.js';
 import { jpegCodecStatus } from '../../video/jpeg.js';
 import { yuvJpegStatus } from '../../video/jpeg-yuv.js';
+import { openOutputChannel } from '../../video/channel.js';
+import { CHANNEL_SEND_BUFFER } from '../../video/socket-buffer.js';
 import { yuvWasmBytes } from '../../video/yuv-simd.js';
 import { defaultPython } from '../../worker/deps.js';
 import { globalOpts, loadFor, printJson } from '../context.js';
@@ -78,6 +80,16 @@ export function register(program: Command): void {
           if (!y.encoder) throw new Error(`through rgb24: ${y.detail}`);
           return y.detail;
         }, 'npm install (optional koffi and @julusian/jpeg-turbo, whose Linux builds ship libturbojpeg; elsewhere a system libturbojpeg); unset AUTOTUNER_JPEG_YUV', true),
+        await check('frame channel', async () => {
+          // optional: with the kernel's default buffer ffmpeg waits on every pause of the sampler (~10 % slower sampling)
+          const ch = await openOutputChannel({ buffer: new Uint8Array(1), callback: () => true });
+          ch.childEnd.destroy();
+          ch.reader.destroy();
+          const b = ch.sendBuffer;
+          const size = `${(b.bytes / (1 << 20)).toFixed(1)} MB`;
+          if (b.outcome === 'set') return `unix socket, send buffer ${size}${b.detail ? ` (${b.detail})` : ''}`;
+          throw new Error(`unix socket, send buffer ${b.bytes ? size : 'the kernel default'}: ${b.outcome === 'capped' ? `capped, ${b.detail}` : b.detail}`);
+        }, `sysctl -w net.core.wmem_max=${2 * CHANNEL_SEND_BUFFER} (or npm install for the optional koffi); unset AUTOTUNER_CHANNEL_BUFFER`, true),
         await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
         await check('teacher plan', async () => {
           // how annotation will use this machine: frames in parallel, op threads per session

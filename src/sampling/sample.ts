@@ -84,8 +84,9 @@ interface Kept extends Candidate {
   motion: Box[];
   grid: Uint8Array;
   /**
-   * The frame's pixels until it is encoded, copied out of the pipe when it became its slot's best
-   * so far (into a buffer the writer recycles; a better frame in the same slot overwrites it).
+   * The frame's pixels until it is encoded: the channel's frame buffer itself, swapped out when the
+   * frame became its slot's best so far (a pipe's frame is copied into a buffer the writer
+   * recycles). A better frame in the same slot hands this buffer back to the decoder's pool.
    * Holding the pipe's chunks instead let them outlive young-generation collections, and V8 then
    * ran a full collection every few frames for the external memory they hold.
    */
@@ -159,9 +160,14 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
     into.push(k);
   };
   const lastGrid = (list: Kept[]): Uint8Array | null => (list.length ? list[list.length - 1]!.grid : null);
-  /** The frame's pixels, copied into the buffer of the candidate it replaces (or a recycled one). */
+  /**
+   * The frame's pixels: its channel buffer itself, swapped for the buffer of the candidate it
+   * replaces (or a recycled one), or where that cannot be, a copy into that buffer.
+   */
   const pixelsOf = (frame: DecodedFrame, replaced: Kept | null): Uint8Array => {
     const into = replaced?.pixels ?? writer.buffer(frameBytesOf(frame.format, frame.width, frame.height));
+    const own = frame.swap(into);
+    if (own) return own;
     copyParts(frame.parts, into);
     return into;
   };

@@ -94,6 +94,13 @@ export interface DecodedFrame {
   grid?: LumaGrid;
   /** One contiguous rgb24 copy; `into` (width*height*3 bytes) is reused when given. */
   toRgb(into?: Uint8Array): RgbFrame;
+  /**
+   * Keep this frame's pixels without copying them: where the frame is one whole buffer (the socket
+   * channel's frame buffers), returns that buffer, now the caller's, and takes `replacement` (a
+   * buffer of the same size the caller gives up) into the decoder's pool in its place. Returns null
+   * where it cannot (pipe reads, a wrong size, asked twice): copy `parts` then. Only while onFrame runs.
+   */
+  swap(replacement: Uint8Array): Uint8Array | null;
 }
 
 export interface DecodeSummary {
@@ -397,8 +404,9 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
 
   /** Hand queued frames to onFrame in order; stop at the first promise and resume when it settles. */
   /** a delivered frame's buffer goes back to the pool (channel reads only) */
+  const swapped = new WeakSet<DecodedFrame>();
   const release = (frame: DecodedFrame): void => {
-    if (channel && frame.whole) filler.release(frame.parts[0]!);
+    if (channel && frame.whole && !swapped.has(frame)) filler.release(frame.parts[0]!);
   };
   const drain = (): void => {
     while (!pending && !failure && queue.length) {
@@ -468,6 +476,13 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
           yuv = yuvScratch;
         }
         return { width, height, data: yuv420pToRgb(yuv, width, height, into) };
+      },
+      swap: (replacement: Uint8Array) => {
+        const own = frameParts?.[0];
+        if (!channel || !own || frameParts!.length !== 1 || swapped.has(frame) || replacement.length !== frameBytes || replacement === own) return null;
+        swapped.add(frame);
+        filler.release(replacement);
+        return own;
       },
     };
     queue.push(frame);

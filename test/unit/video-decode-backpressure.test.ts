@@ -117,6 +117,58 @@ test('decodeFrames: the socket channel and the pipe give the same bytes (whole f
   }
 });
 
+test('decodeFrames swap: a kept channel buffer is never refilled, the replacement is, the pipe copies', async () => {
+  const { dir, cleanup } = await tempDir('decode-swap');
+  try {
+    const clip = await cutDemo(dir, 'c.avi', { seconds: 3 });
+    const digestOf = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+    for (const grid of [undefined, { step: 8, every: 2 }]) {
+      const what = grid ? 'grid mode' : 'whole frames';
+      // the frames' pixels by index, through the pipe (which copies: nothing to swap there)
+      const expected = new Map<number, string>();
+      await decodeVia(false, () =>
+        decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid }, (f) => {
+          if (!f.whole) return;
+          assert.equal(f.swap(new Uint8Array(frameBytesOf(f.format, f.width, f.height))), null);
+          const h = createHash('sha256');
+          for (const p of f.parts) h.update(p);
+          expected.set(f.index, h.digest('hex'));
+        }),
+      );
+      const kept: Array<{ index: number; digest: string; buf: Uint8Array }> = [];
+      const replacements = new Set<Uint8Array>();
+      let refilled = 0;
+      await decodeVia(true, () =>
+        decodeFrames({ source: clip, pixelFormat: 'yuv420p', grid }, async (f) => {
+          if (!f.whole) return;
+          const bytes = frameBytesOf(f.format, f.width, f.height);
+          if (replacements.has(f.parts[0]!)) refilled++;
+          assert.equal(f.swap(new Uint8Array(bytes - 1)), null, 'a wrong-sized replacement is refused');
+          // keep every other frame; the others go back to the pool as usual
+          if (f.index % 2 === 0) {
+            const replacement = new Uint8Array(bytes);
+            const own = f.swap(replacement);
+            assert.ok(own && own === f.parts[0], `${what}: frame ${f.index} handed over`);
+            assert.equal(f.swap(new Uint8Array(bytes)), null, 'a frame is swapped once');
+            replacements.add(replacement);
+            kept.push({ index: f.index, digest: digestOf(own), buf: own });
+          }
+          // a later turn of the event loop: the decoder reads on while we hold the kept buffers
+          await sleep(1);
+        }),
+      );
+      assert.ok(kept.length >= 10, what);
+      for (const k of kept) {
+        assert.equal(digestOf(k.buf), k.digest, `${what}: kept frame ${k.index} unchanged after every later read`);
+        assert.equal(k.digest, expected.get(k.index), `${what}: kept frame ${k.index} has the pipe's bytes`);
+      }
+      assert.ok(refilled > 0, `${what}: the replacement buffers were filled with later frames`);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
 test('decodeFrames backpressure: a rejected promise fails the decode with that error', async () => {
   const { dir, cleanup } = await tempDir('decode-bp-err');
   try {

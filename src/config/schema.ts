@@ -88,6 +88,8 @@ export const studentSchema = z
     amp: z.enum(['auto', 'off', 'bf16', 'fp16']).default('auto'),
     /** bit-reproducible training on CUDA too (deterministic kernels, no cuDNN autotuning; slower). CPU runs always are */
     deterministic: z.boolean().default(false),
+    /** the built-in trainer's seed (shuffling, augmentation): change it to see how much of a gain is the run's luck */
+    seed: z.number().int().min(0).default(0),
     /** an external trainer honouring the trainer contract; default is the built-in trainer */
     command: z.array(z.string()).optional(),
     /** stop (and retry from the last checkpoint) a trainer that writes nothing for this long: hung, not slow (one epoch must fit) */

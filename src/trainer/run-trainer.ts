@@ -60,8 +60,12 @@ export function trainerArgs(o: TrainerRunOptions): string[] {
 }
 
 /** The built-in trainer's options beyond the contract's, from the camera's `student` config. */
-export function builtinTrainerExtraArgs(student: Pick<StudentConfig, 'batch' | 'lr' | 'amp' | 'deterministic'>): string[] {
-  return ['--batch', String(student.batch), '--lr', String(student.lr), '--amp', student.amp, ...(student.deterministic ? ['--deterministic'] : [])];
+export function builtinTrainerExtraArgs(student: Pick<StudentConfig, 'batch' | 'lr' | 'amp' | 'deterministic'> & { seed?: number }): string[] {
+  return [
+    '--batch', String(student.batch), '--lr', String(student.lr), '--amp', student.amp,
+    ...(student.deterministic ? ['--deterministic'] : []),
+    ...(student.seed ? ['--seed', String(student.seed)] : []),
+  ];
 }
 
 /**

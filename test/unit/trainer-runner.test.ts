@@ -115,6 +115,8 @@ test('student config maps to the built-in trainer flags (deterministic only when
   assert.deepEqual(builtinTrainerExtraArgs(student), ['--batch', '8', '--lr', '0.0002', '--amp', 'auto']);
   const det = studentSchema.parse({ amp: 'fp16', deterministic: true, batch: 16 });
   assert.deepEqual(builtinTrainerExtraArgs(det), ['--batch', '16', '--lr', '0.0002', '--amp', 'fp16', '--deterministic']);
+  assert.deepEqual(builtinTrainerExtraArgs(studentSchema.parse({ seed: 3 })).slice(-2), ['--seed', '3']);
+  assert.throws(() => studentSchema.parse({ seed: -1 }));
 });
 
 test('a custom trainer under the parent watchdog: events and exit code pass through, and it stops when its launcher dies', async () => {

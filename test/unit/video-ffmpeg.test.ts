@@ -34,6 +34,16 @@ test('input args: rtsp over tcp with a socket timeout, never a shell string', ()
   assert.equal(d[d.indexOf('-frames:v') + 1], '7');
 });
 
+test('grid mode args: one filter thread for the cheap graph, the default where whole frames are resized', () => {
+  const grid = { step: 8, every: 3 };
+  const cheap = decodeArgs({ source: 'x.mkv', fps: 10, pixelFormat: 'yuv420p', grid }, '5.1');
+  assert.equal(cheap[cheap.indexOf('-filter_complex_threads') + 1], '1');
+  assert.ok(cheap.indexOf('-filter_complex_threads') < cheap.indexOf('-filter_complex'), 'a global option, before the graph');
+  const resized = decodeArgs({ source: 'x.mkv', fps: 10, width: 640, pixelFormat: 'yuv420p', grid }, '5.1');
+  assert.ok(!resized.includes('-filter_complex_threads'));
+  assert.match(resized[resized.indexOf('-filter_complex') + 1]!, /scale=640:-2:flags=area/);
+});
+
 test('parseHeader reads input and output stream facts', () => {
   const h = parseHeader(
     "Input #0, avi, from 'x.avi':\n  Duration: 00:01:19.50, start: 0.000000, bitrate: 818 kb/s\n" +

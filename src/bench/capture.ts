@@ -93,7 +93,9 @@ async function bareDecode(ffmpegPath: string, video: string): Promise<{ seconds:
   });
   await read;
   if (code !== 0) throw new Error(`reference ffmpeg decode of ${video} failed (exit ${code})`);
-  return { seconds: (performance.now() - t0) / 1000, bytes, via: channel ? 'socket channel' : 'pipe' };
+  // the send buffer decides how far ffmpeg may write ahead of the reads: on a host that caps it the ratio is not comparable
+  const via = channel ? `socket channel (send buffer ${channel.sendBuffer.bytes ? `${(channel.sendBuffer.bytes / (1 << 20)).toFixed(1)} MB, ${channel.sendBuffer.outcome}` : 'kernel default'})` : 'pipe';
+  return { seconds: (performance.now() - t0) / 1000, bytes, via };
 }
 
 /**

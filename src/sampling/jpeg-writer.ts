@@ -16,7 +16,7 @@ import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
  */
 const workerSource = (convert: string, simd: string, yuvJpeg: string): string => `
 const { parentPort, workerData } = require('node:worker_threads');
-const { writeFile } = require('node:fs/promises');
+const { writeFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const turbo = workerData.turboPath ? require(workerData.turboPath) : null;
 const sharp = turbo ? null : require(workerData.sharpPath);
@@ -38,9 +38,11 @@ async function encodeYuvSimd(src, m) {
   const jpeg = turbo.compressSync(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { format: turbo.FORMAT_RGB, width: m.width, height: m.height, quality: m.quality, subsampling: turbo.SAMP_420 });
   return save(jpeg, m);
 }
-// the digest is taken from the bytes in memory, so storing the frames need not read them back
+// the digest is taken from the bytes in memory, so storing the frames need not read them back;
+// written synchronously: this thread has nothing else to do meanwhile, and an async write's three
+// thread-pool round trips (open, write, close) cost more CPU than the write itself
 async function save(jpeg, m) {
-  await writeFile(m.file, jpeg);
+  writeFileSync(m.file, jpeg);
   return { sha256: createHash('sha256').update(jpeg).digest('hex'), bytes: jpeg.length };
 }
 async function encode(px, m) {

@@ -25,7 +25,7 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResu
   const clip = await opts.store.localPath(opts.captured.clip);
   const outDir = await opts.store.tempDir(`sample-${opts.camera.id}`);
   try {
-    const { manifest, written } = await sampleClip({
+    const { manifest, written, stateSaved } = await sampleClip({
       clip,
       cameraId: opts.camera.id,
       source: opts.captured.source,
@@ -39,11 +39,16 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResu
       outDir,
       cameraStateDir: cameraStateDir(opts.dataDir, opts.camera.id),
       runKey: opts.runKey,
+      overlapStateSave: true,
       onProgress: opts.onProgress,
       signal: opts.signal,
     });
     // outDir is the store's own scratch (same filesystem): renamed into place, not copied
-    const frames = await opts.store.putDir(outDir, 'frames', { move: true, known: written });
+    // the camera's background state is saved meanwhile; the step is done when both are
+    const [stored, saved] = await Promise.allSettled([opts.store.putDir(outDir, 'frames', { move: true, known: written }), stateSaved]);
+    if (stored.status === 'rejected') throw stored.reason;
+    if (saved.status === 'rejected') throw saved.reason;
+    const frames = stored.value;
     const s = manifest.stats;
     return {
       frames,

@@ -40,6 +40,12 @@ export interface SampleClipOptions {
   cameraStateDir?: string;
   /** identifies the run (workflow run id): a retried sample compares with the background from before this run */
   runKey?: string;
+  /**
+   * Return before this run's background is saved to cameraStateDir, with `stateSaved` to await:
+   * the caller stores the frames meanwhile (the save is a few small fsynced writes, slow on an SD
+   * card). Without it sampleClip resolves only once the state is saved.
+   */
+  overlapStateSave?: boolean;
   onProgress?: (p: { decoded: number; t: number }) => void;
   signal?: AbortSignal;
 }
@@ -49,6 +55,8 @@ export interface SampleClipResult {
   manifestPath: string;
   /** the JPEGs' digests as written, by path relative to outDir (for the store: no read-back) */
   written: Map<string, KnownDigest>;
+  /** settled once the camera's background state is saved (already, unless overlapStateSave) */
+  stateSaved: Promise<void>;
 }
 
 /** Grid width (cells) the sampler scores on: ~12k cells for a 4:3 frame. */
@@ -113,6 +121,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
 
   let sampler: GridSampler | null = null;
   let gridShape: { width: number; height: number } | null = null;
+  let previous: ReturnType<typeof loadPreviousBackground> = Promise.resolve(null);
   let bg: BackgroundModel | null = null;
   let fps = opts.fps ?? 0;
   let expectedFrames = 0;
@@ -200,7 +209,11 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
           bg = new BackgroundModel(cells, Math.max(1, Math.round(fps / 2)));
         }
         const grid: GreyGrid = frame.grid ? lumaToGrey(frame.grid) : sampler!.sample(frame.parts);
-        if (!gridShape) gridShape = { width: grid.width, height: grid.height };
+        if (!gridShape) {
+          gridShape = { width: grid.width, height: grid.height };
+          // read while the decode runs, not after it (null, never a failure: an unreadable state is no previous run)
+          if (opts.cameraStateDir) previous = loadPreviousBackground(opts.cameraStateDir, grid.width, grid.height, opts.runKey).catch(() => null);
+        }
         const recomputed = bg.push(grid.data);
         const act = scoreActivity(grid, bg.background, frame.width, frame.height);
         decoded++;
@@ -257,10 +270,18 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
     if (bestMoving) keep(bestMoving, moving);
     if (bestEmpty) keep(bestEmpty, empty);
     await Promise.all(encodes);
-  } finally {
+  } catch (err) {
     await writer.close();
+    throw err;
   }
-  if (encodeError) throw encodeError;
+  // every write has settled: the thread stops while the rest of the step goes on
+  const writerClosed = writer.close();
+  // observed below; a throw in between must not leave it an unhandled rejection
+  writerClosed.catch(() => undefined);
+  if (encodeError) {
+    await writerClosed;
+    throw encodeError;
+  }
   opts.onProgress?.({ decoded, t: summary.seconds });
 
   const chosen = selectFinal(moving, empty, cfg.budget, cfg.emptyShare);
@@ -279,9 +300,11 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   const gridW = shape?.width ?? 0;
   const gridH = shape?.height ?? 0;
   let previousCorrelation: number | null = null;
+  // saved while the manifest is written (and, with overlapStateSave, while the caller stores the frames)
+  let stateSave: Promise<void> = Promise.resolve();
   if (opts.cameraStateDir && model) {
     const start = model.reference ?? model.background;
-    const prev = await loadPreviousBackground(opts.cameraStateDir, gridW, gridH, opts.runKey);
+    const prev = await previous;
     if (prev) {
       previousCorrelation = prev.sameSize ? correlation(start, prev.data) : 0;
       if (!movedReason && previousCorrelation < MOVED_CORRELATION) {
@@ -290,7 +313,9 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
           : `the image's aspect ratio differs from the previous run's`;
       }
     }
-    await saveBackground(opts.cameraStateDir, model.background, gridW, gridH, opts.runKey);
+    stateSave = saveBackground(opts.cameraStateDir, model.background, gridW, gridH, opts.runKey);
+    // its failure reaches whoever awaits it (below, or the caller's stateSaved), never as an unhandled rejection
+    stateSave.catch(() => undefined);
   }
 
   const frames: ManifestFrame[] = chosen.map((k) => ({
@@ -331,8 +356,14 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       seconds: summary.seconds,
     },
   };
-  const manifestPath = await writeManifest(opts.outDir, manifest);
+  // both settle before anything throws: no save left running unobserved behind a failed manifest
+  const [manifestWrite, closed] = await Promise.allSettled([writeManifest(opts.outDir, manifest), writerClosed]);
+  if (manifestWrite.status === 'rejected' || closed.status === 'rejected') {
+    await stateSave.catch(() => undefined);
+    throw manifestWrite.status === 'rejected' ? manifestWrite.reason : (closed as PromiseRejectedResult).reason;
+  }
   const written = new Map<string, KnownDigest>();
   for (const k of chosen) if (k.written) written.set(`images/${frameName(k.index)}.jpg`, k.written);
-  return { manifest, manifestPath, written };
+  if (!opts.overlapStateSave) await stateSave;
+  return { manifest, manifestPath: manifestWrite.value, written, stateSaved: stateSave };
 }

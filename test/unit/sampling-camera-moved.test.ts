@@ -5,6 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SampleConfig } from '../../src/config/schema.js';
 import { sampleClip } from '../../src/sampling/sample.js';
+import { cameraStateDir, sampleCapture } from '../../src/sampling/sample-step.js';
+import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
+import { cameraSchema } from '../../src/config/schema.js';
 import { loadPreviousBackground, saveBackground } from '../../src/sampling/camera-moved.js';
 import { cutDemo, splicedDemo, tempDir } from '../fixtures/clips.js';
 
@@ -83,5 +86,34 @@ test('a crash while the background is saved: the retry still compares with the r
     assert.deepEqual([...(await loadPreviousBackground(dir, w, h, 'run-3'))!.data], [...now]);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the sample step saves the background while it stores the frames: saved when it resolves, a failed save fails the step', async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'moved-step-'));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const store = new DirectoryArtifactStore(path.join(dataDir, 'store'));
+    const clip = await store.putFile(early, 'other');
+    const camera = cameraSchema.parse({ id: 'cam', source: early, sample });
+    const captured = { clip, frames: 80, seconds: 8, width: 384, height: 288, fps: 10, source: early };
+    const state = cameraStateDir(dataDir, 'cam');
+    const first = await sampleCapture({ camera, captured, store, dataDir, runKey: 'run1' });
+    assert.ok(first.selected > 0);
+    // on disk when the step resolves, and what the next run compares with
+    await stat(path.join(state, 'background.png'));
+    const second = await sampleCapture({ camera, captured, store, dataDir, runKey: 'run2' });
+    assert.ok((second.manifest.stats.previousCorrelation ?? 0) > 0.9, `correlation ${second.manifest.stats.previousCorrelation}`);
+    // the state cannot be written (a directory where the background goes): the step fails and says which file
+    await rm(path.join(state, 'background.png'));
+    await mkdir(path.join(state, 'background.png', 'blocker'), { recursive: true });
+    await assert.rejects(sampleCapture({ camera, captured, store, dataDir, runKey: 'run3' }), /background\.png/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

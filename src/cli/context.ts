@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Client, Connection } from '@temporalio/client';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import { connectClient, temporalTarget } from '../temporal/connection.js';
 
 export interface GlobalOptions {
@@ -16,6 +16,8 @@ export function globalOpts(cmd: Command): GlobalOptions {
 }
 
 export async function loadFor(cmd: Command): Promise<LoadedConfig> {
+  // loaded on use: the schema's validators are most of what `--help` would otherwise wait for
+  const { loadConfig } = await import('../config/load.js');
   return loadConfig(globalOpts(cmd).config);
 }
 

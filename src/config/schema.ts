@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { DEMO_VIDEO } from './demo-video.js';
 
-/** The default demo camera: a real static campus camera shipped by Debian's opencv-doc. */
-export const DEMO_VIDEO = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+// in its own module so that the CLI's option defaults need no zod
+export { DEMO_VIDEO };
 
 export const captureSchema = z
   .object({

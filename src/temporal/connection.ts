@@ -1,5 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+// The SDK is loaded when a connection is made, not when this module is: CLI commands that never
+// talk to Temporal (capture, bench, doctor without a server, models, detect) start ~0.5 s sooner.
+import type { Client, Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import type { AutotunerConfig } from '../config/schema.js';
 
 /** TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE override the config (point at an existing cluster). */
@@ -16,6 +18,7 @@ export class TemporalUnreachableError extends Error {
 
 export async function connectClient(config: AutotunerConfig): Promise<{ client: Client; connection: Connection }> {
   const { address, namespace } = temporalTarget(config);
+  const { Client, Connection } = await import('@temporalio/client');
   try {
     const connection = await Connection.connect({ address, connectTimeout: '5s' });
     return { client: new Client({ connection, namespace }), connection };
@@ -28,6 +31,7 @@ export async function connectClient(config: AutotunerConfig): Promise<{ client: 
 
 export async function connectWorker(config: AutotunerConfig): Promise<NativeConnection> {
   const { address } = temporalTarget(config);
+  const { NativeConnection } = await import('@temporalio/worker');
   try {
     return await NativeConnection.connect({ address });
   } catch (err) {
@@ -39,6 +43,7 @@ export async function connectWorker(config: AutotunerConfig): Promise<NativeConn
 
 /** True when something answers Temporal's health check at the address. */
 export async function isTemporalUp(address: string): Promise<boolean> {
+  const { Connection } = await import('@temporalio/client');
   try {
     const connection = await Connection.connect({ address, connectTimeout: '2s' });
     try {

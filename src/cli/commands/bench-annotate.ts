@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { runAnnotateBench } from '../../bench/annotate.js';
-import { findCamera, loadConfig } from '../../config/load.js';
-import { makeDeps } from '../../worker/deps.js';
 import { globalOpts, printJson } from '../context.js';
 
 export function registerBench(bench: Command): void {
@@ -14,6 +11,11 @@ export function registerBench(bench: Command): void {
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: { camera?: string; frames: number; framesDir?: string }, cmd: Command) => {
       const g = globalOpts(cmd);
+      const [{ runAnnotateBench }, { findCamera, loadConfig }, { makeDeps }] = await Promise.all([
+        import('../../bench/annotate.js'),
+        import('../../config/load.js'),
+        import('../../worker/deps.js'),
+      ]);
       const loaded = await loadConfig(g.config);
       const camera = o.camera ? findCamera(loaded.config, o.camera) : loaded.config.cameras[0]!;
       const deps = makeDeps(loaded.config, loaded.dir);

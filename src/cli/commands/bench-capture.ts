@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { runCaptureBench } from '../../bench/capture.js';
-import { findCamera, loadConfig } from '../../config/load.js';
-import { DEMO_VIDEO } from '../../config/schema.js';
+import { DEMO_VIDEO } from '../../config/demo-video.js';
 import { globalOpts, printJson } from '../context.js';
 
 export function registerBench(bench: Command): void {
@@ -14,6 +12,7 @@ export function registerBench(bench: Command): void {
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: { video: string; camera?: string; iterations: number }, cmd: Command) => {
       const g = globalOpts(cmd);
+      const [{ runCaptureBench }, { findCamera, loadConfig }] = await Promise.all([import('../../bench/capture.js'), import('../../config/load.js')]);
       const camera = o.camera ? findCamera((await loadConfig(g.config)).config, o.camera) : undefined;
       const r = await runCaptureBench({ video: o.video, iterations: o.iterations, camera, log: (l) => console.error(l) });
       console.log(`ffmpeg ${r.ffmpeg}, ${r.frames} frames`);

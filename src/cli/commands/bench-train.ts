@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
-import { builtinTrainer, builtinCenternetJson } from '../../models/builtin.js';
-import { defaultPython, REPO_ROOT } from '../../worker/deps.js';
 import { globalOpts, printJson } from '../context.js';
 
 export interface TrainBenchResult {
@@ -14,7 +12,8 @@ export interface TrainBenchResult {
 }
 
 /** Runs the trainer's own bench (bare PyTorch loop vs our training step, same model/data/device). */
-export function runTrainBench(o: { device: string; imgsz: number; batch: number; steps: number; data?: string; amp?: string }): Promise<TrainBenchResult> {
+export async function runTrainBench(o: { device: string; imgsz: number; batch: number; steps: number; data?: string; amp?: string }): Promise<TrainBenchResult> {
+  const [{ builtinTrainer, builtinCenternetJson }, { defaultPython, REPO_ROOT }] = await Promise.all([import('../../models/builtin.js'), import('../../worker/deps.js')]);
   const { command, env } = builtinTrainer({ python: defaultPython(), repoRoot: REPO_ROOT });
   const [cmd, ...prefix] = command;
   const args = [...prefix, 'bench', '--init', builtinCenternetJson(), '--device', o.device, '--imgsz', String(o.imgsz), '--batch', String(o.batch), '--steps', String(o.steps), '--amp', o.amp ?? 'auto'];

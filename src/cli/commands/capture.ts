@@ -1,11 +1,6 @@
 import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { findCamera, loadConfig } from '../../config/load.js';
-import { cameraSchema } from '../../config/schema.js';
-import { captureAndSample } from '../../sampling/pipeline.js';
-import { redactText } from '../../video/redact.js';
-import { makeDeps } from '../../worker/deps.js';
 import { globalOpts, printJson } from '../context.js';
 
 interface CaptureOpts {
@@ -45,6 +40,13 @@ export function register(program: Command): void {
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: CaptureOpts, cmd: Command) => {
       const g = globalOpts(cmd);
+      const [{ findCamera, loadConfig }, { cameraSchema }, { captureAndSample }, { redactText }, { makeDeps }] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../config/schema.js'),
+        import('../../sampling/pipeline.js'),
+        import('../../video/redact.js'),
+        import('../../worker/deps.js'),
+      ]);
       const loaded = await loadConfig(g.config);
       const base = o.camera ? findCamera(loaded.config, o.camera) : loaded.config.cameras[0]!;
       const camera = cameraSchema.parse({

@@ -1,17 +1,9 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { findCamera } from '../../config/load.js';
-import { DEMO_VIDEO } from '../../config/schema.js';
-import { ensureSearchAttributes } from '../../client/search-attributes.js';
-import { startTune, waitForTune } from '../../client/tune.js';
-import { QUICK_OVERRIDES } from '../../demo/quick.js';
-import { hasPollers, workflowPickedUp } from '../../demo/workers-present.js';
-import { ensureDevServer } from '../../temporal/dev-server.js';
+import { DEMO_VIDEO } from '../../config/demo-video.js';
 import { connectWorker, isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { edgeTaskQueue, GPU_TASK_QUEUE } from '../../temporal/queues.js';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createWorkers } from '../../worker/run.js';
 import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.js';
 import { formatOutcome } from './tune.js';
 
@@ -26,6 +18,14 @@ export function register(program: Command): void {
       const json = globalOpts(cmd).json;
       const say = (s: string) => console.error(s);
       const loaded = await loadFor(cmd);
+      const [{ findCamera }, { ensureSearchAttributes }, { startTune, waitForTune }, { QUICK_OVERRIDES }, { hasPollers, workflowPickedUp }, { ensureDevServer }] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../client/search-attributes.js'),
+        import('../../client/tune.js'),
+        import('../../demo/quick.js'),
+        import('../../demo/workers-present.js'),
+        import('../../temporal/dev-server.js'),
+      ]);
       if (loaded.created) say(`created ${loaded.path} with the demo camera`);
       const camera = findCamera(loaded.config, o.camera);
       if (camera.source === DEMO_VIDEO && !existsSync(DEMO_VIDEO)) {
@@ -51,6 +51,7 @@ export function register(program: Command): void {
         const startLocalWorkers = async () => {
           // The demo prints its own progress line; worker chatter below WARN would bury it.
           // (AUTOTUNER_LOG_LEVEL=INFO brings it back.)
+          const [{ DefaultLogger, Runtime }, { createWorkers }] = await Promise.all([import('@temporalio/worker'), import('../../worker/run.js')]);
           Runtime.install({ logger: new DefaultLogger((process.env.AUTOTUNER_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
           const connection = await connectWorker(loaded.config);
           const { workers } = await createWorkers({ loaded, role: 'all', connection, shutdownGraceTime: '10 seconds' });

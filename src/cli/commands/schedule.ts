@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { listSchedules, scheduleHandle, syncSchedules } from '../../client/schedules.js';
-import { ensureSearchAttributes } from '../../client/search-attributes.js';
-import { findCamera } from '../../config/load.js';
+import type { Client } from '@temporalio/client';
 import { globalOpts, loadFor, printJson, withClient } from '../context.js';
 
 export function register(program: Command): void {
@@ -12,6 +10,7 @@ export function register(program: Command): void {
     .option('--json')
     .action(async (_o, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const [{ syncSchedules }, { ensureSearchAttributes }] = await Promise.all([import('../../client/schedules.js'), import('../../client/search-attributes.js')]);
       await withClient(loaded, async (client, ns) => {
         await ensureSearchAttributes(client, ns);
         const changes = await syncSchedules(client, loaded.config);
@@ -28,6 +27,7 @@ export function register(program: Command): void {
     .option('--json')
     .action(async (_o, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const { listSchedules } = await import('../../client/schedules.js');
       await withClient(loaded, async (client) => {
         const rows = await listSchedules(client);
         if (globalOpts(cmd).json) return printJson({ schedules: rows });
@@ -35,11 +35,12 @@ export function register(program: Command): void {
         for (const r of rows) console.log(`${r.scheduleId.padEnd(24)} ${r.paused ? 'paused ' : 'active '} next ${r.nextRuns[0] ?? '-'}${r.note ? `  (${r.note})` : ''}`);
       });
     });
-  const simple: [string, string, (cameraId: string, client: Parameters<Parameters<typeof withClient>[1]>[0]) => Promise<void>][] = [
-    ['pause', 'pause a camera\'s schedule (until the next sync, if the config does not say "paused": true)', (id, c) => scheduleHandle(c, id).pause('paused from the CLI')],
-    ['unpause', 'unpause a camera\'s schedule', (id, c) => scheduleHandle(c, id).unpause('unpaused from the CLI')],
-    ['trigger', 'run a camera\'s schedule now (skipped if a tuning of the camera runs)', (id, c) => scheduleHandle(c, id).trigger()],
-    ['delete', 'delete a camera\'s schedule (sync recreates it while the config has one)', (id, c) => scheduleHandle(c, id).delete()],
+  const handle = async (c: Client, id: string) => (await import('../../client/schedules.js')).scheduleHandle(c, id);
+  const simple: [string, string, (cameraId: string, client: Client) => Promise<void>][] = [
+    ['pause', 'pause a camera\'s schedule (until the next sync, if the config does not say "paused": true)', async (id, c) => (await handle(c, id)).pause('paused from the CLI')],
+    ['unpause', 'unpause a camera\'s schedule', async (id, c) => (await handle(c, id)).unpause('unpaused from the CLI')],
+    ['trigger', 'run a camera\'s schedule now (skipped if a tuning of the camera runs)', async (id, c) => (await handle(c, id)).trigger()],
+    ['delete', 'delete a camera\'s schedule (sync recreates it while the config has one)', async (id, c) => (await handle(c, id)).delete()],
   ];
   for (const [name, description, fn] of simple) {
     schedule
@@ -47,6 +48,7 @@ export function register(program: Command): void {
       .description(description)
       .action(async (cameraId: string, _o, cmd: Command) => {
         const loaded = await loadFor(cmd);
+        const { findCamera } = await import('../../config/load.js');
         // a camera removed from the config may still have a schedule to pause or delete
         if (name !== 'pause' && name !== 'delete') findCamera(loaded.config, cameraId);
         await withClient(loaded, async (client) => {

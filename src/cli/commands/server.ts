@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { runDevServerForeground, stopDevServer } from '../../temporal/dev-server.js';
 import { isTemporalUp, temporalTarget } from '../../temporal/connection.js';
 import { loadFor } from '../context.js';
 
@@ -19,6 +18,7 @@ export function register(program: Command): void {
         return;
       }
       const dataDir = path.resolve(loaded.dir, loaded.config.dataDir);
+      const { runDevServerForeground } = await import('../../temporal/dev-server.js');
       console.error(`Temporal dev server on ${address}, Web UI http://localhost:${loaded.config.temporal.uiPort}, data ${dataDir}/temporal`);
       process.exitCode = await runDevServerForeground({ dataDir, address, namespace, uiPort: loaded.config.temporal.uiPort });
     });
@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .description('stop a dev server started in the background by "autotuner demo"')
     .action(async (_o, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const { stopDevServer } = await import('../../temporal/dev-server.js');
       const stopped = await stopDevServer(path.resolve(loaded.dir, loaded.config.dataDir));
       console.error(stopped ? 'dev server stopped' : 'no dev server started by autotuner is recorded');
     });

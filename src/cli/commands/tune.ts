@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import { findCamera } from '../../config/load.js';
 import type { TuneOutcome } from '../../pipeline/progress.js';
 import type { CameraOverrides } from '../../pipeline/overrides.js';
-import { ensureSearchAttributes } from '../../client/search-attributes.js';
-import { liveStatus, startTune, waitForTune } from '../../client/tune.js';
 import { tuneWorkflowId } from '../../temporal/queues.js';
 import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.js';
 
@@ -33,6 +30,11 @@ export function register(program: Command): void {
     .option('--set <json>', 'overrides, e.g. \'{"student":{"epochs":3}}\'')
     .action(async (cameraId: string, o: { wait?: boolean; set?: string }, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const [{ findCamera }, { ensureSearchAttributes }, { startTune, waitForTune }] = await Promise.all([
+        import('../../config/load.js'),
+        import('../../client/search-attributes.js'),
+        import('../../client/tune.js'),
+      ]);
       findCamera(loaded.config, cameraId);
       const json = globalOpts(cmd).json;
       let overrides: CameraOverrides = {};
@@ -63,6 +65,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (cameraId: string, _o, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const { liveStatus } = await import('../../client/tune.js');
       await withClient(loaded, async (client) => {
         let s;
         try {

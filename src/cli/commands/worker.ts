@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { connectWorker } from '../../temporal/connection.js';
-import { createWorkers, type WorkerRole } from '../../worker/run.js';
+import type { WorkerRole } from '../../worker/run.js';
 import { loadFor } from '../context.js';
 
 export function register(program: Command): void {
@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--shutdown-grace <duration>', 'let running activities finish this long on shutdown (default: $AUTOTUNER_SHUTDOWN_GRACE or 5 minutes)')
     .action(async (o: { role: WorkerRole; site?: string[]; shutdownGrace?: string }, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const { createWorkers } = await import('../../worker/run.js');
       const connection = await connectWorker(loaded.config);
       const { workers, queues } = await createWorkers({ loaded, role: o.role, sites: o.site, connection, shutdownGraceTime: o.shutdownGrace });
       console.error(`worker (${o.role}) polling ${queues.join(', ')}; Ctrl-C stops it after running activities finish`);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { register as registerServer } from './commands/server.js';
 import { register as registerWorker } from './commands/worker.js';
@@ -13,9 +14,16 @@ import { registerBench as registerBenchCapture } from './commands/bench-capture.
 import { registerBench as registerBenchAnnotate } from './commands/bench-annotate.js';
 import { registerBench as registerBenchTrain } from './commands/bench-train.js';
 
+/** The package's version (package.json at the repository root: the CLI runs from its sources). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 export function buildProgram(): Command {
   const program = new Command('autotuner')
     .description('Specialize a light edge detector to each static camera with a heavy teacher, on Temporal.')
+    .version(packageVersion(), '-V, --version', 'print the autotuner version')
     .option('-c, --config <path>', 'config file (default: $AUTOTUNER_CONFIG or ./autotuner.config.json, created with the demo camera)')
     .showHelpAfterError();
   registerServer(program);

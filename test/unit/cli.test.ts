@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,14 @@ test('help loads no command code: no Temporal SDK, onnxruntime, sharp or config 
     (e: { stderr: string }) => e,
   );
   assert.match(r.stderr, /loaded for help: (zod|yaml)/);
+});
+
+test('--version prints the package version', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const { version } = JSON.parse(await readFile(path.resolve('package.json'), 'utf8')) as { version: string };
+  const r = await cli(['--version'], dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), version);
 });
 
 test('a bad config file is refused with the field and the fix, exit code 1', async () => {

@@ -33,6 +33,11 @@ export interface CaptureBenchResult {
   selected: number;
   /** 1 frame in this many left ffmpeg whole in the pipeline (every frame's grid did) */
   candidateStride: number;
+  /**
+   * Median seconds from spawning `ffmpeg -version` to its exit, from this process: what starting one
+   * ffmpeg costs here (the pipeline starts two a run, capture and sample; the reference one).
+   */
+  ffmpegStartSeconds: number;
   ffmpeg: string;
   /** what the reference measures (it is the physical limit the pipeline is compared with) */
   reference: string;
@@ -98,6 +103,18 @@ async function bareDecode(ffmpegPath: string, video: string): Promise<{ seconds:
   return { seconds: (performance.now() - t0) / 1000, bytes, via };
 }
 
+/** Wall seconds of one `ffmpeg -version`: process start (the dynamic linker, for a shared build) and exit. */
+async function ffmpegStart(ffmpegPath: string): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(ffmpegPath, ['-hide_banner', '-version'], { stdio: 'ignore' });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`${ffmpegPath} -version failed (exit ${code})`);
+  return (performance.now() - t0) / 1000;
+}
+
 /**
  * Capture throughput: bare ffmpeg decode (reference) vs our capture+sample pipeline on the same
  * video in the same process, alternated so both see the same machine load. Both decode every frame
@@ -120,6 +137,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   const pipeTimes: number[] = [];
   const captureTimes: number[] = [];
   const sampleTimes: number[] = [];
+  const startTimes: number[] = [];
   let frames = 0;
   let refFrames = 0;
   let selected = 0;
@@ -133,6 +151,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
         log(`reference: ${reference}`);
       }
       refTimes.push(ref.seconds);
+      startTimes.push(await ffmpegStart(ffmpeg.path));
       const t0 = performance.now();
       const r = await captureAndSample({ camera, store, dataDir: root, workDir: path.join(root, `capture-${i}`) });
       const secs = (performance.now() - t0) / 1000;
@@ -166,6 +185,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
     sampleSeconds: median(sampleTimes),
     selected,
     candidateStride,
+    ffmpegStartSeconds: median(startTimes),
     ffmpeg: `${ffmpeg.version} (${ffmpeg.source})`,
     reference,
   };

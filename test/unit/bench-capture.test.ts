@@ -20,6 +20,8 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   // the two steps account for the pipeline's time (medians of one run: the run itself)
   assert.ok(r.captureSeconds > 0 && r.sampleSeconds > 0);
   assert.ok(r.captureSeconds + r.sampleSeconds <= r.pipelineSeconds + 1e-3, `${r.captureSeconds} + ${r.sampleSeconds} vs ${r.pipelineSeconds}`);
+  // one ffmpeg's start and exit, measured apart (no timed comparison: shared machines)
+  assert.ok(Number.isFinite(r.ffmpegStartSeconds) && r.ffmpegStartSeconds > 0);
   assert.match(r.reference, /yuv420p/);
   // the reference reads the way the pipeline's decode does (not through a costlier pipe), and all of it
   assert.match(r.reference, /socket channel \(send buffer (\d+\.\d MB, (set|capped)|kernel default)\)/);

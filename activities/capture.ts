@@ -5,6 +5,7 @@ import { captureCamera, captureWorkDir } from '../src/video/capture-step.js';
 import { toSourceFailure } from '../src/video/errors.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
 import { restoreCameraSource } from '../src/pipeline/source-secrets.js';
+import { withWarmSampleDecoder } from '../src/sampling/sample-step.js';
 
 /** Heartbeat details of a running capture: counts only (frames never travel through Temporal). */
 export interface CaptureHeartbeat {
@@ -36,16 +37,20 @@ export function makeCaptureActivities(deps: ActivityDeps) {
       // progress: keep heartbeating meanwhile. A stalled stream is caught by the recorder's own watchdog.
       const timer = setInterval(() => actx.heartbeat(details), Math.max(1000, Math.min(20_000, (actx.info.heartbeatTimeoutMs || 60_000) / 3)));
       try {
-        return await captureCamera({
-          camera,
-          store: deps.store,
-          workDir: captureWorkDir(deps.dataDir, ctx),
-          onProgress: (p) => {
-            details = { framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone };
-            actx.heartbeat(details);
-          },
-          signal: actx.cancellationSignal,
-        });
+        // the sample activity that follows on this worker finds its ffmpeg started
+        return await withWarmSampleDecoder(camera, (recording) =>
+          captureCamera({
+            camera,
+            store: deps.store,
+            workDir: captureWorkDir(deps.dataDir, ctx),
+            onProgress: (p) => {
+              details = { framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone };
+              actx.heartbeat(details);
+            },
+            onRecording: recording,
+            signal: actx.cancellationSignal,
+          }),
+        );
       } catch (err) {
         const failure = toSourceFailure(err);
         // No retry will resume these segments: do not leave them on the edge disk.

@@ -8,6 +8,7 @@ import { captureAndSample } from '../sampling/pipeline.js';
 import { frameBytesOf } from '../video/decode.js';
 import { openOutputChannel } from '../video/channel.js';
 import { inputArgs, locateFfmpeg } from '../video/ffmpeg.js';
+import { warmDecoderStats } from '../video/warm-decoder.js';
 
 export interface CaptureBenchOptions {
   /** video to use (default: the demo video) */
@@ -38,6 +39,9 @@ export interface CaptureBenchResult {
    * ffmpeg costs here (the pipeline starts two a run, capture and sample; the reference one).
    */
   ffmpegStartSeconds: number;
+  /** pipeline runs whose sample step found its ffmpeg already started (warmed during the capture) */
+  warmSampleDecodes: number;
+  iterations: number;
   ffmpeg: string;
   /** what the reference measures (it is the physical limit the pipeline is compared with) */
   reference: string;
@@ -142,6 +146,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   let refFrames = 0;
   let selected = 0;
   let candidateStride = 1;
+  let warmSampleDecodes = 0;
   try {
     const store = new DirectoryArtifactStore(path.join(root, 'artifacts'));
     for (let i = 0; i < iterations; i++) {
@@ -152,10 +157,12 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
       }
       refTimes.push(ref.seconds);
       startTimes.push(await ffmpegStart(ffmpeg.path));
+      const taken = warmDecoderStats().taken;
       const t0 = performance.now();
       const r = await captureAndSample({ camera, store, dataDir: root, workDir: path.join(root, `capture-${i}`) });
       const secs = (performance.now() - t0) / 1000;
       pipeTimes.push(secs);
+      if (warmDecoderStats().taken > taken) warmSampleDecodes++;
       captureTimes.push(r.timings.captureSec);
       sampleTimes.push(r.timings.sampleSec);
       frames = r.sample.decoded;
@@ -186,6 +193,8 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
     selected,
     candidateStride,
     ffmpegStartSeconds: median(startTimes),
+    warmSampleDecodes,
+    iterations,
     ffmpeg: `${ffmpeg.version} (${ffmpeg.source})`,
     reference,
   };

@@ -4,7 +4,7 @@ import type { CaptureResult, SampleResult } from '../pipeline/types.js';
 import { captureCamera } from '../video/capture-step.js';
 import type { CaptureProgress } from '../video/record.js';
 import type { SampleManifest } from './manifest.js';
-import { sampleCapture } from './sample-step.js';
+import { sampleCapture, withWarmSampleDecoder } from './sample-step.js';
 
 export interface CaptureAndSampleOptions {
   camera: CameraConfig;
@@ -22,7 +22,9 @@ export async function captureAndSample(
   opts: CaptureAndSampleOptions,
 ): Promise<{ capture: CaptureResult; sample: SampleResult; manifest: SampleManifest; timings: { captureSec: number; sampleSec: number } }> {
   const t0 = performance.now();
-  const capture = await captureCamera({ camera: opts.camera, store: opts.store, workDir: opts.workDir, onProgress: opts.onCapture, signal: opts.signal });
+  const capture = await withWarmSampleDecoder(opts.camera, (recording) =>
+    captureCamera({ camera: opts.camera, store: opts.store, workDir: opts.workDir, onProgress: opts.onCapture, onRecording: recording, signal: opts.signal }),
+  );
   const t1 = performance.now();
   const { manifest, ...sample } = await sampleCapture({
     camera: opts.camera,

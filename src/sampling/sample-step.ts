@@ -4,7 +4,9 @@ import type { DirectoryArtifactStore } from '../artifacts/store.js';
 import type { CameraConfig } from '../config/schema.js';
 import type { CaptureResult, SampleResult } from '../pipeline/types.js';
 import type { SampleManifest } from './manifest.js';
-import { sampleClip } from './sample.js';
+import { CLIP_EXTENSION } from '../video/record.js';
+import type { WarmLease } from '../video/warm-decoder.js';
+import { prewarmSampleDecode, sampleClip } from './sample.js';
 
 export interface SampleStepOptions {
   camera: CameraConfig;
@@ -18,6 +20,31 @@ export interface SampleStepOptions {
 
 export function cameraStateDir(dataDir: string, cameraId: string): string {
   return path.join(dataDir, 'cameras', cameraId);
+}
+
+/** How long a decoder warmed during a capture waits for the sample step that follows. */
+const WARM_KEEP_MS = 60_000;
+
+/**
+ * Run a capture while the sample step's ffmpeg starts alongside it (src/video/warm-decoder.ts):
+ * the sample step that follows on this worker takes it, started, instead of waiting for an
+ * ffmpeg to load. `capture` calls `recording` once its own ffmpeg is spawned, so the capture's
+ * start comes first. The decoder is kept a minute after a capture that succeeds, stopped after
+ * one that fails.
+ */
+export async function withWarmSampleDecoder<T>(camera: CameraConfig, capture: (recording: () => void) => Promise<T>): Promise<T> {
+  const warm: { lease: Promise<WarmLease | null> | null } = { lease: null };
+  const recording = (): void => {
+    warm.lease ??= prewarmSampleDecode({ fps: camera.capture.fps, width: camera.capture.width, clipExt: CLIP_EXTENSION }).catch(() => null);
+  };
+  let ok = false;
+  try {
+    const result = await capture(recording);
+    ok = true;
+    return result;
+  } finally {
+    (await warm.lease)?.release(ok ? WARM_KEEP_MS : 0);
+  }
 }
 
 /** The sample step (same code for the activity and the CLI): sample the stored clip into a 'frames' artifact. */

@@ -2,7 +2,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SampleConfig } from '../config/schema.js';
-import { decodeFrames, frameBytesOf, type DecodedFrame, type GridOptions } from '../video/decode.js';
+import { decodeFrames, frameBytesOf, prewarmDecode, type DecodedFrame, type DecodeOptions, type GridOptions } from '../video/decode.js';
+import type { WarmLease } from '../video/warm-decoder.js';
 import { redactText } from '../video/redact.js';
 import { scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
@@ -82,6 +83,31 @@ export function planWholeFrames(
   const every = Math.max(1, Math.floor(frames / (Math.max(1, budget) * Math.max(1, candidatesPerSlot))));
   if (every === 1) return { every };
   return { every, grid: { every, step: Math.max(1, Math.round(width / GRID_WIDTH)) } };
+}
+
+/** The sample step's decode of a clip (one place: a warmed decoder is matched by these arguments). */
+function sampleDecodeOptions(opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'clipFps'>, grid: GridOptions | undefined): DecodeOptions {
+  return {
+    source: opts.clip,
+    // grid mode passes frames through as decoded (the selected output must not be padded back
+    // to a constant rate); the fps filter gives it the constant rate the plain pipe has anyway
+    fps: opts.fps ?? (grid ? opts.clipFps : undefined),
+    width: opts.width,
+    checkTruncation: true,
+    // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
+    pixelFormat: 'yuv420p',
+    grid,
+  };
+}
+
+/**
+ * Start the ffmpeg of the grid decode that sampleClip will run on a clip of this extension with
+ * these settings, before the clip exists (the capture step calls this as it starts): ffmpeg's
+ * start then overlaps the capture. The grid's step and stride go into the filter graph, which the
+ * decoder reads when it is taken, so placeholders do here. Best effort.
+ */
+export function prewarmSampleDecode(settings: { fps?: number; width?: number; clipExt: string }): Promise<WarmLease> {
+  return prewarmDecode(sampleDecodeOptions({ clip: `/clip${settings.clipExt}`, fps: settings.fps, width: settings.width, clipFps: 10 }, { every: 2, step: 8 }));
 }
 
 /** JPEG encodes in flight at most (each holds a copy of the frame and, in the writer thread, its rgb24 conversion). */
@@ -184,18 +210,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   let summary: Awaited<ReturnType<typeof decodeFrames>>;
   try {
     summary = await decodeFrames(
-      // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
-      {
-        source: opts.clip,
-        // grid mode passes frames through as decoded (the selected output must not be padded back
-        // to a constant rate); the fps filter gives it the constant rate the plain pipe has anyway
-        fps: opts.fps ?? (plan.grid ? opts.clipFps : undefined),
-        width: opts.width,
-        signal: opts.signal,
-        checkTruncation: true,
-        pixelFormat: 'yuv420p',
-        grid: plan.grid,
-      },
+      { ...sampleDecodeOptions(opts, plan.grid), signal: opts.signal },
       (frame): Promise<void> | undefined => {
         if (encodeError) throw encodeError;
         if (!bg) {

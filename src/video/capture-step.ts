@@ -14,6 +14,8 @@ export interface CaptureStepOptions {
   /** keep the segments after storing the clip (tests) */
   keepWorkDir?: boolean;
   onProgress?: (p: CaptureProgress) => void;
+  /** the recording ffmpeg has been spawned (see RecordOptions.onRecording) */
+  onRecording?: () => void;
   signal?: AbortSignal;
 }
 
@@ -38,6 +40,7 @@ export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureRe
     workDir: opts.workDir,
     segmentSeconds: opts.segmentSeconds,
     onProgress: opts.onProgress,
+    onRecording: opts.onRecording,
     signal: opts.signal,
   });
   // the clip is rebuilt from the segments on every attempt: the store may take it (a rename)

@@ -5,6 +5,7 @@ import { openOutputChannel, type OutputChannel } from './channel.js';
 import { classifyFfmpegFailure, SourceInvalidError } from './errors.js';
 import { inputArgs, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type StreamInfo } from './ffmpeg.js';
 import { redactText } from './redact.js';
+import { takeWarmDecoder, warmDecoder, type ChannelHooks, type StartedDecoder, type WarmLease } from './warm-decoder.js';
 
 export interface DecodeOptions {
   /** file path or URL ffmpeg opens */
@@ -167,6 +168,42 @@ function gridArgs(opts: DecodeOptions, filters: string[], pixFmt: PixelFormat, f
 
 let yuvScratch: Uint8Array | null = null;
 
+/**
+ * Spawn a decode's ffmpeg, its frames on a socket channel whose reads go through `hooks` (a plain
+ * pipe where no channel can be made). Its own process group: a Ctrl-C or stop signal to the
+ * worker's group must not kill a decode that the worker's shutdown grace would let finish. If the
+ * worker dies, ffmpeg ends on the broken pipe.
+ */
+async function startDecoder(ffmpegPath: string, args: string[], gridMode: boolean, hooks: ChannelHooks): Promise<StartedDecoder> {
+  const channel: OutputChannel | null = !useChannel() ? null : await openOutputChannel({
+    buffer: () => hooks.buffer(),
+    callback: (n) => {
+      hooks.callback(n);
+      return true;
+    },
+  }).catch(() => null);
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(ffmpegPath, args, {
+      stdio: ['ignore', channel ? channel.childEnd : 'pipe', 'pipe', ...(gridMode ? (['pipe'] as const) : [])],
+      detached: true,
+    });
+  } catch (err) {
+    channel?.reader.destroy();
+    throw err;
+  } finally {
+    // the child has its own copy of this end: ours must close, or the reader never sees the end
+    channel?.childEnd.destroy();
+  }
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  // awaited by the decode; a spawn error must not count as unhandled before it gets there
+  closed.catch(() => {});
+  return { child, channel, closed, earlyStderr: '', inputAlias: null, cleanup: () => {} };
+}
+
 /** Frames come through a socket channel unless AUTOTUNER_PIPE_CHANNEL=0 (then a plain pipe, as where no channel can be made). */
 function useChannel(): boolean {
   return process.env.AUTOTUNER_PIPE_CHANNEL !== '0';
@@ -325,6 +362,17 @@ export function yuv420pToRgb(yuv: Uint8Array, width: number, height: number, out
 }
 
 /**
+ * Start the ffmpeg of a decode that will run with `opts` once its input exists (`opts.source`: a
+ * placeholder path with the input's extension; grid mode only), so that its start overlaps what
+ * comes before the decode. decodeFrames takes it when its arguments match; see warm-decoder.ts.
+ */
+export async function prewarmDecode(opts: DecodeOptions): Promise<WarmLease> {
+  if (!opts.grid || !useChannel()) return { release: () => {} };
+  const ffmpeg = await locateFfmpeg();
+  return warmDecoder(ffmpeg, decodeArgs(opts, ffmpeg.version), opts.source);
+}
+
+/**
  * Decode `source` through a pipe as raw rgb24 or yuv420p (ffmpeg args as an array: never a shell,
  * so a URL cannot inject commands). `onFrame` runs per frame inside the pipe's data events; each
  * data event is its own event-loop turn, so timers and heartbeats keep running between them.
@@ -344,28 +392,11 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   const filler = new FrameFiller((buf) => onWhole([buf]));
   let onWhole: (parts: readonly Uint8Array[]) => void = () => {};
   let onChannelRead: (n: number) => void = () => {};
-  const channel: OutputChannel | null = !useChannel() ? null : await openOutputChannel({
-    buffer: () => filler.next(),
-    callback: (n) => {
-      onChannelRead(n);
-      return true;
-    },
-  }).catch(() => null);
-  // Its own process group: a Ctrl-C or stop signal to the worker's group must not kill a decode that
-  // the worker's shutdown grace would let finish. If the worker dies, ffmpeg ends on the broken pipe.
-  let child: ReturnType<typeof spawn>;
-  try {
-    child = spawn(ffmpeg.path, decodeArgs(opts, ffmpeg.version), {
-      stdio: ['ignore', channel ? channel.childEnd : 'pipe', 'pipe', ...(gridMode ? (['pipe'] as const) : [])],
-      detached: true,
-    });
-  } catch (err) {
-    channel?.reader.destroy();
-    throw err;
-  } finally {
-    // the child has its own copy of this end: ours must close, or the reader never sees the end
-    channel?.childEnd.destroy();
-  }
+  const hooks: ChannelHooks = { buffer: () => filler.next(), callback: (n) => onChannelRead(n) };
+  const args = decodeArgs(opts, ffmpeg.version);
+  // an ffmpeg already started for these arguments (the capture step warms one), or a new one
+  const started = (gridMode && useChannel() ? takeWarmDecoder(ffmpeg, args, opts.source, hooks) : null) ?? (await startDecoder(ffmpeg.path, args, gridMode, hooks));
+  const { child, channel } = started;
   const wholeOut: Readable = channel ? channel.reader : child.stdout!;
   // a reset of the channel when ffmpeg is killed shows in ffmpeg's exit, not here
   wholeOut.on('error', () => {});
@@ -548,13 +579,11 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
     drain();
   };
 
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (s: string) => {
+  const done = started.closed;
+  // a warm decoder reads its input through a link: messages name the source, as a cold one's do
+  const alias = started.inputAlias;
+  const onLog = (chunk: string): void => {
+    const s = alias ? chunk.split(alias).join(opts.source) : chunk;
     stderr.push(s);
     if (!headerDone) {
       header += s;
@@ -565,7 +594,10 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
         fail(err);
       }
     }
-  });
+  };
+  child.stderr!.setEncoding('utf8');
+  if (started.earlyStderr) onLog(started.earlyStderr);
+  child.stderr!.on('data', onLog);
   const reader = (cutter: FrameCutter) => (chunk: Buffer) => {
     if (failure) return;
     try {
@@ -607,6 +639,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   } finally {
     unsubscribe();
     opts.signal?.removeEventListener('abort', onAbort);
+    started.cleanup();
   }
   if (failure) throw failure;
   if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('decode aborted');

@@ -8,6 +8,9 @@ import { redactText } from './redact.js';
 
 const execFileP = promisify(execFile);
 
+/** Captured clips are Matroska: stream copy keeps any codec, and a cut-off file still plays up to the cut. */
+export const CLIP_EXTENSION = '.mkv';
+
 export interface CaptureProgress {
   /** frames recorded so far in this window (all attempts) */
   framesSoFar: number;
@@ -41,6 +44,8 @@ export interface RecordOptions {
   /** force re-encoding (otherwise only when stream copy fails) */
   reencode?: boolean;
   onProgress?: (p: CaptureProgress) => void;
+  /** called when the recording ffmpeg has been spawned: work meant to overlap the recording starts then */
+  onRecording?: () => void;
   signal?: AbortSignal;
 }
 
@@ -138,10 +143,11 @@ export function muxedVideoFrames(stderr: string): number | null {
 /** Run ffmpeg with `-progress pipe:1` (and `-v verbose` for the end summary), report progress blocks, kill it when it stalls. */
 async function runWithProgress(
   args: string[],
-  opts: { signal?: AbortSignal; stallSeconds: number; onBlock?: (frames: number, outSeconds: number) => void },
+  opts: { signal?: AbortSignal; stallSeconds: number; onBlock?: (frames: number, outSeconds: number) => void; onSpawn?: () => void },
 ): Promise<RunResult> {
   const ffmpeg = await locateFfmpeg();
   const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.onSpawn?.();
   const unsubscribe = killOnAbort(child, opts.signal);
   const stderr = new TailBuffer();
   let frames = 0;
@@ -248,6 +254,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       return runWithProgress(args, {
         signal: opts.signal,
         stallSeconds,
+        onSpawn: opts.onRecording,
         onBlock: (frames, outSeconds) => {
           // The segment lists grow as files close; re-read them in the background (a few lines)
           // so the next heartbeat carries an up-to-date count.
@@ -296,7 +303,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   };
   const segments = await finishedSegments(opts.workDir);
   if (segments.length === 0) throw new EmptySourceError(`capture of ${shown} gave zero video frames`, shown);
-  const clip = path.join(opts.workDir, 'clip.mkv');
+  const clip = path.join(opts.workDir, `clip${CLIP_EXTENSION}`);
   await rm(clip, { force: true });
   const src = parseHeader(inputHeader);
   const total0 = segments.reduce((acc, s) => acc + (s.end - s.start), 0);

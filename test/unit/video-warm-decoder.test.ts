@@ -1,0 +1,168 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeFrames, prewarmDecode, type DecodedFrame, type DecodeOptions } from '../../src/video/decode.js';
+import { SourceInvalidError } from '../../src/video/errors.js';
+import { warmDecoderStats } from '../../src/video/warm-decoder.js';
+import { cutDemo, garbage, tempDir } from '../fixtures/clips.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+
+function frameKey(f: DecodedFrame): string {
+  const h = createHash('sha256');
+  for (const p of f.parts) h.update(p);
+  if (f.grid) h.update(f.grid.luma);
+  return `${f.index}:${f.whole}:${h.digest('hex').slice(0, 16)}`;
+}
+
+async function decodeKeys(opts: DecodeOptions): Promise<string[]> {
+  const keys: string[] = [];
+  await decodeFrames(opts, (f) => void keys.push(frameKey(f)));
+  return keys;
+}
+
+/** pids of live processes whose command line mentions `needle` (a waiting decoder names its link directory) */
+async function processesMentioning(needle: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      if (/^\d+ \(.*\) Z /.test(stat)) continue; // exited, not yet reaped
+      if ((await readFile(`/proc/${name}/cmdline`, 'utf8')).includes(needle)) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** warm decoders' link directories in `tmp` (tsx keeps its cache there too) */
+async function linkDirs(tmp: string): Promise<string[]> {
+  return (await readdir(tmp)).filter((n) => n.startsWith('autotuner-warm-'));
+}
+
+async function waitFor(what: string, ok: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > until) assert.fail(`still not: ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Run `body` with the temp directory (where warm decoders keep their input links) set to a fresh one. */
+async function withTmp(dir: string, body: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = path.join(dir, `tmp-${Math.random().toString(36).slice(2, 8)}`);
+  await mkdir(tmp);
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await body(tmp);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+}
+
+const linux = process.platform === 'linux';
+
+test('a warm decoder gives the same frames as a cold decode, and only a decode with the same arguments takes it', async () => {
+  const fx = await tempDir('wd-frames');
+  try {
+    const clip = await cutDemo(fx.dir, 'c.mkv', { seconds: 4 });
+    const opts: DecodeOptions = { source: clip, fps: 10, pixelFormat: 'yuv420p', checkTruncation: true, grid: { step: 8, every: 3 } };
+    const cold = await decodeKeys(opts);
+    assert.equal(cold.length, 40);
+    await withTmp(fx.dir, async (tmp) => {
+      const before = warmDecoderStats();
+      // step and stride are placeholders: they live in the filter graph, given when the decoder is taken
+      const lease = await prewarmDecode({ ...opts, source: '/placeholder.mkv', grid: { step: 4, every: 2 } });
+      assert.equal(warmDecoderStats().waiting, before.waiting + 1);
+      assert.equal(warmDecoderStats().warmed, before.warmed + 1);
+      // other output arguments (rgb24) or another container: started cold, the warm one left waiting
+      await decodeFrames({ ...opts, pixelFormat: 'rgb24' }, () => {});
+      const avi = await cutDemo(fx.dir, 'c.avi', { seconds: 1 });
+      await decodeFrames({ ...opts, source: avi }, () => {});
+      assert.equal(warmDecoderStats().taken, before.taken);
+      lease.release(60_000);
+      const warm = await decodeKeys(opts);
+      assert.equal(warmDecoderStats().taken, before.taken + 1);
+      assert.equal(warmDecoderStats().waiting, before.waiting);
+      assert.deepEqual(warm, cold);
+      // the input link and its directory are gone with the decode
+      assert.deepEqual(await linkDirs(tmp), []);
+    });
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+test('a warm decoder no decode takes is stopped: at once after a failed step, after its keep time otherwise', async () => {
+  const fx = await tempDir('wd-stop');
+  try {
+    const opts: DecodeOptions = { source: '/placeholder.mkv', pixelFormat: 'yuv420p', grid: { step: 8, every: 3 } };
+    await withTmp(fx.dir, async (tmp) => {
+      const before = warmDecoderStats();
+      const failed = await prewarmDecode(opts);
+      if (linux) assert.equal((await processesMentioning(tmp)).length, 1, 'a waiting ffmpeg');
+      failed.release(0);
+      assert.equal(warmDecoderStats().waiting, before.waiting);
+      if (linux) await waitFor('the ffmpeg stopped', async () => (await processesMentioning(tmp)).length === 0);
+      const unused = await prewarmDecode(opts);
+      unused.release(200);
+      assert.equal(warmDecoderStats().waiting, before.waiting + 1);
+      await waitFor('the unused decoder stopped after its keep time', () => warmDecoderStats().waiting === before.waiting);
+      if (linux) await waitFor('its ffmpeg gone', async () => (await processesMentioning(tmp)).length === 0);
+      assert.deepEqual(await linkDirs(tmp), []);
+    });
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+test('a warm decode of a broken file fails like a cold one, naming the file and not its link', async () => {
+  const fx = await tempDir('wd-bad');
+  try {
+    const bad = await garbage(path.join(fx.dir, 'bad.mkv'));
+    const opts: DecodeOptions = { source: bad, pixelFormat: 'yuv420p', grid: { step: 8, every: 3 } };
+    await withTmp(fx.dir, async () => {
+      const before = warmDecoderStats();
+      (await prewarmDecode({ ...opts, source: '/placeholder.mkv' })).release(60_000);
+      await assert.rejects(decodeFrames(opts, () => {}), (e: Error) => {
+        assert.ok(e instanceof SourceInvalidError, `${e.name}: ${e.message}`);
+        assert.ok(e.message.includes(bad), e.message);
+        assert.ok(!e.message.includes('autotuner-warm-'), e.message);
+        return true;
+      });
+      assert.equal(warmDecoderStats().taken, before.taken + 1);
+    });
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+test('a process that exits with a decoder waiting is not held by it and leaves no ffmpeg or link behind', { skip: !linux && 'reads /proc' }, async () => {
+  const fx = await tempDir('wd-exit');
+  try {
+    await withTmp(fx.dir, async (tmp) => {
+      const script =
+        `import { prewarmDecode } from './src/video/decode.ts';` +
+        `await prewarmDecode({ source: '/placeholder.mkv', pixelFormat: 'yuv420p', grid: { step: 8, every: 3 } });` +
+        `console.log('warmed');`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 0);
+      assert.match(out, /warmed/);
+      await waitFor('no ffmpeg left waiting', async () => (await processesMentioning(tmp)).length === 0);
+      assert.deepEqual(await linkDirs(tmp), []);
+    });
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -127,15 +127,15 @@ export async function warmDecoder(ffmpeg: { path: string; version: string }, arg
   const t = warmTemplate(args, source, ffmpeg.version);
   if (!t || pool.length >= MAX_WARM) return NO_LEASE;
   // Node may ask for a read's buffer before the decode has taken the decoder: that read lands in
-  // `early` and is handed on, in the decode's own buffers, when it completes.
-  const early = new Uint8Array(1 << 16);
+  // `firstRead` and is handed on, in the decode's own buffers, when it completes.
+  const firstRead = new Uint8Array(1 << 16);
   let handed: Uint8Array | null = null;
-  const hooks: ChannelHooks = { buffer: () => early, callback: () => {} };
+  const hooks: ChannelHooks = { buffer: () => firstRead, callback: () => {} };
   const relay = (n: number): void => {
     for (let off = 0; off < n; ) {
       const into = hooks.buffer();
       const k = Math.min(into.length, n - off);
-      into.set(early.subarray(off, off + k));
+      into.set(firstRead.subarray(off, off + k));
       hooks.callback(k);
       off += k;
     }
@@ -143,7 +143,7 @@ export async function warmDecoder(ffmpeg: { path: string; version: string }, arg
   const channel = await openOutputChannel({
     buffer: () => (handed = hooks.buffer()),
     callback: (n) => {
-      if (handed === early) relay(n);
+      if (handed === firstRead) relay(n);
       else hooks.callback(n);
       return true;
     },
@@ -182,7 +182,8 @@ export async function warmDecoder(ffmpeg: { path: string; version: string }, arg
   warmedTotal++;
   child.once('error', () => {
     w.exited = true;
-    discard(w);
+    // a taken decoder's failures are its decode's to report
+    if (pool.includes(w)) discard(w);
   });
   child.once('exit', () => {
     w.exited = true;

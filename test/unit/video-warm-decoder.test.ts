@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeFrames, prewarmDecode, type DecodedFrame, type DecodeOptions } from '../../src/video/decode.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
 import { warmDecoderStats } from '../../src/video/warm-decoder.js';
+import { cameraSchema } from '../../src/config/schema.js';
+import { withWarmSampleDecoder } from '../../src/sampling/sample-step.js';
 import { cutDemo, garbage, tempDir } from '../fixtures/clips.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -161,6 +163,33 @@ test('a process that exits with a decoder waiting is not held by it and leaves n
       assert.match(out, /warmed/);
       await waitFor('no ffmpeg left waiting', async () => (await processesMentioning(tmp)).length === 0);
       assert.deepEqual(await linkDirs(tmp), []);
+    });
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+test('a capture warms the sample decoder once its recording starts, and a failed capture stops it at once', async () => {
+  const fx = await tempDir('wd-capture');
+  try {
+    const camera = cameraSchema.parse({ id: 'w', source: '/nowhere.avi' });
+    await withTmp(fx.dir, async (tmp) => {
+      const before = warmDecoderStats();
+      await assert.rejects(
+        withWarmSampleDecoder(camera, async (recording) => {
+          recording();
+          recording(); // once per capture, however often the recorder reports it
+          await sleep(100);
+          throw new Error('camera gone');
+        }),
+        /camera gone/,
+      );
+      assert.equal(warmDecoderStats().warmed, before.warmed + 1);
+      assert.equal(warmDecoderStats().waiting, before.waiting, 'stopped with the failed capture');
+      if (linux) await waitFor('its ffmpeg gone', async () => (await processesMentioning(tmp)).length === 0);
+      // a capture that never started recording (a resumed, finished file) warms nothing
+      assert.equal(await withWarmSampleDecoder(camera, async () => 'done'), 'done');
+      assert.equal(warmDecoderStats().warmed, before.warmed + 1);
     });
   } finally {
     await fx.cleanup();

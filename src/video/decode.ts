@@ -384,6 +384,13 @@ export async function prewarmDecode(opts: DecodeOptions): Promise<WarmLease> {
  * Throws SourceUnreachableError / SourceInvalidError / EmptySourceError.
  */
 export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: DecodedFrame) => unknown): Promise<DecodeSummary> {
+  return decodeOnce(opts, onFrame, true);
+}
+
+/** An ffmpeg that refused how a warm decoder is started (its options): the decode is run again, cold. */
+const WARM_REFUSED = /Unrecognized option|Option not found|Error splitting the argument list/;
+
+async function decodeOnce(opts: DecodeOptions, onFrame: (frame: DecodedFrame) => unknown, mayTakeWarm: boolean): Promise<DecodeSummary> {
   const ffmpeg = await locateFfmpeg();
   const gridMode = opts.grid !== undefined;
   const every = gridMode ? Math.max(1, Math.floor(opts.grid!.every)) : 1;
@@ -395,7 +402,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   const hooks: ChannelHooks = { buffer: () => filler.next(), callback: (n) => onChannelRead(n) };
   const args = decodeArgs(opts, ffmpeg.version);
   // an ffmpeg already started for these arguments (the capture step warms one), or a new one
-  const started = (gridMode && useChannel() ? takeWarmDecoder(ffmpeg, args, opts.source, hooks) : null) ?? (await startDecoder(ffmpeg.path, args, gridMode, hooks));
+  const started = (mayTakeWarm && gridMode && useChannel() ? takeWarmDecoder(ffmpeg, args, opts.source, hooks) : null) ?? (await startDecoder(ffmpeg.path, args, gridMode, hooks));
   const { child, channel } = started;
   const wholeOut: Readable = channel ? channel.reader : child.stdout!;
   // a reset of the channel when ffmpeg is killed shows in ffmpeg's exit, not here
@@ -647,6 +654,7 @@ export async function decodeFrames(opts: DecodeOptions, onFrame: (frame: Decoded
   if (exit.code === 0 && gridMode && !failure && (grids.length || wholes.length || wholeCount !== Math.ceil(index / every))) {
     throw new Error(`grid decode of ${redactText(opts.source, opts.source)}: ${index} grids but ${wholeCount} whole frames (expected ${Math.ceil(index / every)}); ffmpeg's two outputs disagree`);
   }
+  if (exit.code !== 0 && index === 0 && started.inputAlias && WARM_REFUSED.test(text)) return decodeOnce(opts, onFrame, false);
   if (exit.code !== 0 || index === 0) {
     throw classifyFfmpegFailure({ source: opts.source, exitCode: exit.code, signal: exit.signal, stderr: text, frames: index, what: 'decode' });
   }

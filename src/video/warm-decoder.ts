@@ -70,11 +70,13 @@ export function warmDecoderStats(): { warmed: number; taken: number; waiting: nu
 
 /**
  * The option that reads the filter graph from a file: `-/filter_complex` since ffmpeg 7.0, which
- * deprecates `-filter_complex_script` (5.x and 6.x know only the latter).
+ * deprecates `-filter_complex_script` (5.x and 6.x know only the latter). None for a build whose
+ * version does not say (a git snapshot): such decodes start cold.
  */
-function scriptOption(ffmpegVersion: string): string {
-  const major = Number(/^(\d+)\./.exec(ffmpegVersion)?.[1] ?? 0);
-  return major >= 7 ? '-/filter_complex' : '-filter_complex_script';
+function scriptOption(ffmpegVersion: string): string | null {
+  const m = /^(\d+)\.\d/.exec(ffmpegVersion);
+  if (!m) return null;
+  return Number(m[1]) >= 7 ? '-/filter_complex' : '-filter_complex_script';
 }
 
 /**
@@ -83,12 +85,13 @@ function scriptOption(ffmpegVersion: string): string {
  * input is not a local file).
  */
 export function warmTemplate(args: readonly string[], source: string, ffmpegVersion: string): { template: string[]; graph: string } | null {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(source) || source.startsWith('/dev/')) return null;
+  const option = scriptOption(ffmpegVersion);
+  if (!option || /^[a-z][a-z0-9+.-]*:/i.test(source) || source.startsWith('/dev/')) return null;
   const g = args.indexOf('-filter_complex');
   const i = args.findIndex((a, n) => a === '-i' && args[n + 1] === source);
   if (g < 0 || i < 0 || g + 1 >= args.length) return null;
   const template = [...args];
-  template[g] = scriptOption(ffmpegVersion);
+  template[g] = option;
   template[g + 1] = 'pipe:0';
   template[i + 1] = INPUT_TOKEN + path.extname(source);
   return { template, graph: args[g + 1]! };

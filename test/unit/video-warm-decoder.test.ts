@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeFrames, prewarmDecode, type DecodedFrame, type DecodeOptions } from '../../src/video/decode.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
+import { locateFfmpeg } from '../../src/video/ffmpeg.js';
 import { warmDecoderStats } from '../../src/video/warm-decoder.js';
 import { cameraSchema } from '../../src/config/schema.js';
 import { withWarmSampleDecoder } from '../../src/sampling/sample-step.js';
@@ -192,6 +193,38 @@ test('a capture warms the sample decoder once its recording starts, and a failed
       assert.equal(warmDecoderStats().warmed, before.warmed + 1);
     });
   } finally {
+    await fx.cleanup();
+  }
+});
+
+test('an ffmpeg that refuses how a warm decoder reads its graph gets the decode again, cold', async () => {
+  const fx = await tempDir('wd-refused');
+  const saved = process.env.FFMPEG_PATH;
+  try {
+    const clip = await cutDemo(fx.dir, 'c.mkv', { seconds: 2 });
+    const opts: DecodeOptions = { source: clip, pixelFormat: 'yuv420p', grid: { step: 8, every: 2 } };
+    const expected = await decodeKeys(opts);
+    const real = await locateFfmpeg({ refresh: true });
+    // refuses the graph-from-a-file option only once the graph has come (the worst moment: a
+    // refusal before that ends the waiting decoder, and nothing takes it)
+    const wrapper = path.join(fx.dir, 'ffmpeg-refusing');
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nfor a in "$@"; do case "$a" in -filter_complex_script|-/filter_complex) cat >/dev/null; echo "Unrecognized option '$a'." >&2; echo "Error splitting the argument list: Option not found" >&2; exit 1;; esac; done\nexec "${real.path}" "$@"\n`,
+    );
+    await chmod(wrapper, 0o755);
+    process.env.FFMPEG_PATH = wrapper;
+    assert.equal((await locateFfmpeg({ refresh: true })).path, wrapper);
+    await withTmp(fx.dir, async () => {
+      const before = warmDecoderStats();
+      (await prewarmDecode({ ...opts, source: '/placeholder.mkv' })).release(60_000);
+      assert.deepEqual(await decodeKeys(opts), expected);
+      assert.equal(warmDecoderStats().taken, before.taken + 1, 'the warm decoder was taken, refused, and the decode ran cold');
+    });
+  } finally {
+    if (saved === undefined) delete process.env.FFMPEG_PATH;
+    else process.env.FFMPEG_PATH = saved;
+    await locateFfmpeg({ refresh: true });
     await fx.cleanup();
   }
 });

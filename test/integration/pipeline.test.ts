@@ -16,6 +16,7 @@ import { createWorkers, workflowBundle, WORKFLOWS_PATH } from '../../src/worker/
 import { makeProject, startTemporal, TINY, VTEST } from './env.js';
 import { createServer, type Server } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
+import { warmDecoderStats } from '../../src/video/warm-decoder.js';
 
 let env: TestWorkflowEnvironment;
 let project: LoadedConfig;
@@ -67,9 +68,12 @@ after(async () => {
 });
 
 test('tuneCamera runs capture → sample → annotate → train → validate → deploy on real data', async () => {
+  const warmBefore = warmDecoderStats().taken;
   const started = await startTune(env.client, 'itest', TINY);
   const outcome = (await started.handle.result()) as TuneOutcome;
   assert.ok(outcome.state === 'deployed' || outcome.state === 'rejected', `unexpected state ${outcome.state}`);
+  // the capture activity started the sample activity's ffmpeg (same worker process), and the sample took it
+  assert.equal(warmDecoderStats().taken, warmBefore + 1);
   assert.equal(outcome.workflowId, 'tune/itest');
   assert.match(outcome.modelVersion ?? '', /^v\d+$/);
   for (const m of [outcome.metrics.candidate, outcome.metrics.baseline]) {

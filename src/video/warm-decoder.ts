@@ -152,7 +152,15 @@ export async function warmDecoder(ffmpeg: { path: string; version: string }, arg
     },
   }).catch(() => null);
   if (!channel) return NO_LEASE;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'autotuner-warm-'));
+  let dir: string;
+  try {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'autotuner-warm-'));
+  } catch {
+    // no room for a link directory (a full or read-only temp dir): the decode will start cold
+    channel.childEnd.destroy();
+    channel.reader.destroy();
+    return NO_LEASE;
+  }
   const link = path.join(dir, `input${path.extname(source)}`);
   const spawnArgs = t.template.map((a) => (a.startsWith(INPUT_TOKEN) ? link : a));
   const grid = t.template.includes('pipe:3');

@@ -206,3 +206,16 @@ test('an ffmpeg that refuses how a warm decoder reads its graph gets the decode 
     await locateFfmpeg({ refresh: true });
   }
 });
+
+test('where no link directory can be made (temp dir missing), nothing is warmed and the decode starts cold', async () => {
+  await inFixture('wd-notmp', async (dir) => {
+    const clip = await cutDemo(dir, 'c.mkv', { seconds: 1 });
+    const opts: DecodeOptions = { source: clip, pixelFormat: 'yuv420p', grid: { step: 8, every: 2 } };
+    const before = warmDecoderStats();
+    process.env.TMPDIR = path.join(dir, 'does-not-exist');
+    const lease = await prewarmDecode({ ...opts, source: '/placeholder.mkv' });
+    lease.release(60_000);
+    assert.deepEqual(warmDecoderStats(), before);
+    assert.equal((await decodeKeys(opts)).length, 10);
+  });
+});

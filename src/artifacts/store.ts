@@ -66,13 +66,18 @@ export async function sha256File(file: string): Promise<string> {
 
 /** Every file under `dir` with its size, by sorted relative path ('/'-separated). */
 async function listFiles(dir: string, prefix = ''): Promise<Array<{ rel: string; size: number }>> {
-  const out: Array<{ rel: string; size: number }> = [];
-  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else if (entry.isFile()) out.push({ rel, size: (await stat(path.join(dir, rel))).size });
-  }
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  // All entries at once: one by one, each stat waits for a thread-pool round trip (a frames tree of
+  // ~110 files: ~15 ms, most of what storing it cost).
+  const entries = await readdir(path.join(dir, prefix), { withFileTypes: true });
+  const found = await Promise.all(
+    entries.map(async (entry): Promise<Array<{ rel: string; size: number }>> => {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) return listFiles(dir, rel);
+      if (entry.isFile()) return [{ rel, size: (await stat(path.join(dir, rel))).size }];
+      return [];
+    }),
+  );
+  return found.flat().sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
 /** A file's digest, given by the code that just wrote its bytes (so they need not be read back). */

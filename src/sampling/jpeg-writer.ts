@@ -1,20 +1,24 @@
+import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { PixelFormat } from '../video/decode.js';
 import { frameBytesOf, yuv420pToRgb } from '../video/decode.js';
 import { turboJpegPath } from '../video/jpeg.js';
-import { createYuvJpegEncoder, turbojpegLibraries, yuvJpegKoffiPath } from '../video/jpeg-yuv.js';
-import { createYuvConverter, yuvWasmBytes } from '../video/yuv-simd.js';
+import { openYuvJpegEncoder, type YuvJpegEncoder } from '../video/jpeg-yuv.js';
+import { createYuvConverter, yuvWasmModule } from '../video/yuv-simd.js';
 
 /**
- * Kept frames are JPEG-encoded straight from their yuv420p planes (libturbojpeg, see video/jpeg-yuv.ts)
- * or, where that library is missing, converted (yuv420p → rgb24: WebAssembly SIMD, see video/yuv-simd.ts) and JPEG-encoded (TurboJPEG, else sharp) in a
- * worker thread, not on the thread that reads ffmpeg's pipe: a 2 ms conversion there stalls the
- * pipe, and with it ffmpeg, once per kept frame. The worker is plain JS evaluated from a string (like the detector's
- * session worker) so it runs the same from tsx and from compiled output; the conversion is the
- * very function decode.ts exports, inlined by its source text.
+ * Kept frames are JPEG-encoded off the thread that reads ffmpeg's pipe (a 2 ms encode there
+ * stalls the pipe, and with it ffmpeg, once per kept frame):
+ * * straight from their yuv420p planes by libturbojpeg on libuv's thread pool (video/jpeg-yuv.ts),
+ *   the file written and its digest taken on the pool too;
+ * * where that library or koffi is missing, on a worker thread: converted (yuv420p → rgb24:
+ *   WebAssembly SIMD, see video/yuv-simd.ts) and encoded by the TurboJPEG binding, else by sharp.
+ *   The worker is plain JS evaluated from a string (like the detector's session worker) so it runs
+ *   the same from tsx and from compiled output; the conversion is the very function decode.ts
+ *   exports, inlined by its source text. It starts only when a frame needs it.
  */
-const workerSource = (convert: string, simd: string, yuvJpeg: string): string => `
+const workerSource = (convert: string, simd: string): string => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { writeFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
@@ -23,14 +27,6 @@ const sharp = turbo ? null : require(workerData.sharpPath);
 const yuv420pToRgb = ${convert};
 const createYuvConverter = ${simd};
 const simd = workerData.yuvWasm ? createYuvConverter(workerData.yuvWasm, yuv420pToRgb) : null;
-const createYuvJpegEncoder = ${yuvJpeg};
-// JPEG straight from the yuv420p planes where libturbojpeg and koffi are there (see video/jpeg-yuv.ts)
-let yuvJpeg = null;
-try {
-  if (workerData.koffiPath && workerData.yuvWasm) yuvJpeg = createYuvJpegEncoder(workerData.yuvWasm, require(workerData.koffiPath), workerData.turbojpegLibs);
-} catch {
-  yuvJpeg = null;
-}
 const spare = [];
 async function encodeYuvSimd(src, m) {
   // converted into the module's memory and encoded synchronously, before another message can reuse it
@@ -58,11 +54,6 @@ parentPort.on('message', async (m) => {
   let rgb = null;
   try {
     const src = new Uint8Array(m.buf);
-    if (m.format === 'yuv420p' && yuvJpeg) {
-      const digest = await save(yuvJpeg(src, m.width, m.height, m.quality), m);
-      parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest, encoder: 'yuv' }, [m.buf]);
-      return;
-    }
     if (m.format === 'yuv420p' && simd && turbo) {
       const digest = await encodeYuvSimd(src, m);
       parentPort.postMessage({ id: m.id, ok: true, buf: m.buf, ...digest, encoder: 'rgb' }, [m.buf]);
@@ -110,34 +101,47 @@ export interface WrittenJpeg {
 
 const require = createRequire(import.meta.url);
 
+/** A failed encode or write as one line that names the file. */
+function encodeError(err: unknown, file: string): Error {
+  // libvips reports over several lines ("<file>: write error" then "system error: ..."): make it one
+  const msg = String((err as Error)?.message ?? err).trim().split(/\s*\n\s*/).join('; ');
+  return new Error(msg.includes(file) ? `JPEG encoding failed: ${msg}` : `JPEG encoding of ${file} failed: ${msg}`);
+}
+
 /** Writes raw frames (given as the pipe's byte parts) as JPEG files, off the calling thread. */
 export class JpegWriter {
-  private readonly worker: Worker;
+  /** libturbojpeg from the planes, on the thread pool (null: the worker encodes everything) */
+  private readonly yuv: YuvJpegEncoder | null;
+  private worker: Worker | null = null;
   private next = 1;
   private readonly pending = new Map<number, { resolve: (w: WrittenJpeg) => void; reject: (e: Error) => void }>();
   /** every write not settled yet: close() lets them finish first */
   private readonly inFlight = new Set<Promise<WrittenJpeg>>();
-  /** frame buffers handed back by the worker, refilled for the next kept frame */
+  /** frame buffers free again (copied out, or handed back by the worker), refilled for the next kept frame */
   private readonly free: ArrayBuffer[] = [];
   private dead: Error | undefined;
 
   constructor(private readonly quality = 90) {
-    this.worker = new Worker(workerSource(yuv420pToRgb.toString(), createYuvConverter.toString(), createYuvJpegEncoder.toString()), {
+    this.yuv = openYuvJpegEncoder().encoder;
+  }
+
+  /** The worker thread, started when a frame first needs it (no libturbojpeg for the planes, or not yuv420p). */
+  private startWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(workerSource(yuv420pToRgb.toString(), createYuvConverter.toString()), {
       eval: true,
       workerData: {
         sharpPath: require.resolve('sharp'),
         turboPath: turboJpegPath(),
-        yuvWasm: yuvWasmBytes(),
-        koffiPath: yuvJpegKoffiPath(),
-        turbojpegLibs: turbojpegLibraries(),
+        yuvWasm: yuvWasmModule(),
       },
     });
-    this.worker.on('message', (r: Reply) => {
-      if (this.free.length < 8) this.free.push(r.buf);
+    worker.on('message', (r: Reply) => {
+      this.recycle(r.buf);
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0) worker.unref();
       if (r.ok) p.resolve({ sha256: r.sha256!, bytes: r.bytes!, encoder: r.encoder! });
       else p.reject(new Error(r.error ?? 'JPEG encoding failed'));
     });
@@ -146,15 +150,21 @@ export class JpegWriter {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.worker.on('error', failAll);
-    this.worker.on('exit', (code) => failAll(new Error(`JPEG worker thread exited (code ${code})`)));
-    this.worker.unref();
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`JPEG worker thread exited (code ${code})`)));
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private recycle(buf: ArrayBuffer): void {
+    if (this.free.length < 8) this.free.push(buf);
   }
 
   /**
-   * A frame-sized buffer to fill and hand to writeFrame: one the worker has handed back when there
-   * is one. (Reusing them keeps frame copies from churning external memory, which V8 answers with
-   * full garbage collections.)
+   * A frame-sized buffer to fill and hand to writeFrame: a recycled one when there is one.
+   * (Reusing them keeps frame copies from churning external memory, which V8 answers with full
+   * garbage collections.)
    */
   buffer(bytes: number): Uint8Array {
     const i = this.free.findIndex((b) => b.byteLength === bytes);
@@ -171,7 +181,7 @@ export class JpegWriter {
     return this.writeFrame(view, width, height, format, file);
   }
 
-  /** Encode a whole frame (a buffer from buffer(), given up: it moves to the worker thread) to `file`. */
+  /** Encode a whole frame (a buffer from buffer(), given up: the writer reuses it) to `file`. */
   writeFrame(pixels: Uint8Array, width: number, height: number, format: PixelFormat, file: string): Promise<WrittenJpeg> {
     if (this.dead) return Promise.reject(this.dead);
     const bytes = frameBytesOf(format, width, height);
@@ -179,27 +189,47 @@ export class JpegWriter {
     if (pixels.byteOffset !== 0 || buf.byteLength !== bytes) {
       return Promise.reject(new Error(`frame for ${file} is not a whole ${bytes}-byte buffer (take it from JpegWriter.buffer)`));
     }
-    const id = this.next++;
-    const done = new Promise<WrittenJpeg>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.ref();
-      this.worker.postMessage({ id, buf, width, height, format, file, quality: this.quality }, [buf]);
-    });
+    const done = format === 'yuv420p' && this.yuv ? this.encodePlanes(this.yuv, pixels, width, height, file) : this.post(buf, width, height, format, file);
     this.inFlight.add(done);
     const forget = (): void => void this.inFlight.delete(done);
     done.then(forget, forget);
     return done;
   }
 
+  private async encodePlanes(yuv: YuvJpegEncoder, pixels: Uint8Array, width: number, height: number, file: string): Promise<WrittenJpeg> {
+    let jpeg: Uint8Array;
+    try {
+      jpeg = await yuv.encode(pixels, width, height, this.quality, () => this.recycle(pixels.buffer as ArrayBuffer));
+    } catch (err) {
+      throw encodeError(err, file);
+    }
+    // written and hashed on the thread pool; the digest from the bytes in memory, so storing the
+    // frames need not read them back
+    const [digest] = await Promise.all([crypto.subtle.digest('SHA-256', jpeg), writeFile(file, jpeg)]).catch((err: unknown) => {
+      throw encodeError(err, file);
+    });
+    return { sha256: Buffer.from(digest).toString('hex'), bytes: jpeg.length, encoder: 'yuv' };
+  }
+
+  private post(buf: ArrayBuffer, width: number, height: number, format: PixelFormat, file: string): Promise<WrittenJpeg> {
+    const worker = this.startWorker();
+    const id = this.next++;
+    return new Promise<WrittenJpeg>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, buf, width, height, format, file, quality: this.quality }, [buf]);
+    });
+  }
+
   /**
-   * Stop the worker once the writes in flight have settled (each takes milliseconds): terminating
-   * it while sharp still encodes on its behalf can leave terminate() pending forever, with nothing
+   * Stop once the writes in flight have settled (each takes milliseconds): terminating the worker
+   * while sharp still encodes on its behalf can leave terminate() pending forever, with nothing
    * keeping the event loop alive (seen on the error path, e.g. a truncated clip).
    */
   async close(): Promise<void> {
     this.dead ??= new Error('JPEG writer closed');
     await Promise.allSettled([...this.inFlight]);
-    await this.worker.terminate();
+    await Promise.all([this.yuv?.close(), this.worker?.terminate()]);
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { turboJpegPath } from './jpeg.js';
-import { yuvWasmBytes } from './yuv-simd.js';
+import { yuvWasmModule } from './yuv-simd.js';
 
 /**
  * JPEG straight from a decoded yuv420p frame. JPEG stores YCbCr 4:2:0 itself, so converting the
@@ -14,14 +14,32 @@ import { yuvWasmBytes } from './yuv-simd.js';
  * a system one: Debian's libturbojpeg0, macOS, Windows). Where either is missing the rgb24 path
  * runs, as before.
  *
- * Video is limited range and JPEG (JFIF) full range: the planes are stretched first, in place,
- * by the SIMD module's to_jfif (the BT.601 matrix is the same for both).
+ * The compression runs on libuv's thread pool (koffi's asynchronous calls), not on a worker
+ * thread of our own: a worker is a whole JavaScript environment, and starting one for a sample
+ * step (bootstrap, koffi, the library, the SIMD module, code that never gets optimised before the
+ * step ends) cost ~55 ms of CPU against ~160 ms for the step's 111 JPEGs. What stays on the
+ * calling thread is the copy of the planes into the SIMD module's memory and their stretch to
+ * full range, ~0.2 ms a 768x576 frame.
+ *
+ * Video is limited range and JPEG (JFIF) full range: the planes are stretched first by the SIMD
+ * module's to_jfif (the BT.601 matrix is the same for both).
  */
-export type YuvJpegEncoder = (yuv: Uint8Array, width: number, height: number, quality: number) => Uint8Array;
+export interface YuvJpegEncoder {
+  /**
+   * The JPEG of a yuv420p frame. `yuv` is read before this returns when a compressor is free, else
+   * once one frees up; `copied` is called then, and from that moment `yuv` may be reused.
+   */
+  encode(yuv: Uint8Array, width: number, height: number, quality: number, copied?: () => void): Promise<Uint8Array>;
+  /** Frees the compressors once no encode is in flight. */
+  close(): Promise<void>;
+}
+
+/** A koffi function: called on this thread, or with `.async(...args, callback)` on libuv's pool. */
+export type KoffiFunction = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
 
 /** The part of koffi this uses (it is optional: no compile-time dependency on its types). */
 export interface KoffiLike {
-  load(name: string): { func(signature: string): (...args: unknown[]) => unknown };
+  load(name: string): { func(signature: string): KoffiFunction };
 }
 
 /** libturbojpeg's file names, per platform (looked up by the system's loader). */
@@ -46,41 +64,89 @@ export function turbojpegLibraries(): string[] {
   return [...bundled, ...TURBOJPEG_LIBS];
 }
 
-/**
- * An encoder around one compressor handle (one thread's: TurboJPEG handles are not shared).
- * Throws when the library or its functions cannot be loaded. Self-contained (no imports in its
- * body): the JPEG worker inlines it by its source text.
- */
-export function createYuvJpegEncoder(wasm: Uint8Array, koffi: KoffiLike, libs: readonly string[]): YuvJpegEncoder {
-  let lib: ReturnType<KoffiLike['load']> | null = null;
+interface TurboFunctions {
+  init: KoffiFunction;
+  destroy: KoffiFunction;
+  bufSize: KoffiFunction;
+  compress: KoffiFunction;
+  errorText: KoffiFunction;
+  library: string;
+}
+
+/** libturbojpeg's functions, loaded once per process (per koffi and list of names). */
+const loadedTurbo = new Map<string, TurboFunctions>();
+
+function turboFunctions(koffi: KoffiLike, libs: readonly string[]): TurboFunctions {
+  const key = libs.join('\0');
+  const known = loadedTurbo.get(key);
+  if (known) return known;
   const errors: string[] = [];
   for (const name of libs) {
+    let lib: ReturnType<KoffiLike['load']>;
     try {
       lib = koffi.load(name);
-      break;
     } catch (e) {
       errors.push(String((e as Error).message ?? e).split('\n')[0]!);
+      continue;
     }
+    const fns: TurboFunctions = {
+      init: lib.func('void *tjInitCompress()'),
+      destroy: lib.func('int tjDestroy(void *handle)'),
+      bufSize: lib.func('unsigned long tjBufSize(int width, int height, int jpegSubsamp)'),
+      compress: lib.func(
+        'int tjCompressFromYUV(void *handle, const uint8_t *srcBuf, int width, int pad, int height, int subsamp, _Inout_ uint8_t **jpegBuf, _Inout_ unsigned long *jpegSize, int jpegQual, int flags)',
+      ),
+      errorText: lib.func('const char *tjGetErrorStr2(void *handle)'),
+      library: name,
+    };
+    loadedTurbo.set(key, fns);
+    return fns;
   }
-  if (!lib) throw new Error(`libturbojpeg not found (${errors[errors.length - 1] ?? libs.join(', ')})`);
-  const init = lib.func('void *tjInitCompress()');
-  const bufSize = lib.func('unsigned long tjBufSize(int width, int height, int jpegSubsamp)');
-  const compress = lib.func(
-    'int tjCompressFromYUV(void *handle, const uint8_t *srcBuf, int width, int pad, int height, int subsamp, _Inout_ uint8_t **jpegBuf, _Inout_ unsigned long *jpegSize, int jpegQual, int flags)',
-  );
-  const errorText = lib.func('const char *tjGetErrorStr2(void *handle)');
-  const handle = init();
-  if (!handle) throw new Error('tjInitCompress failed');
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
-  const memory = instance.exports.memory as WebAssembly.Memory;
-  const toJfif = instance.exports.to_jfif as (y: number, ylen: number, c: number, clen: number) => void;
-  // the same stretches in JS, for the few bytes past the last whole 16-byte block of a plane
-  const luma = new Uint8Array(256).map((_, v) => Math.max(0, Math.min(255, Math.round(((v - 16) * 255) / 219))));
-  const chroma = new Uint8Array(256).map((_, v) => Math.max(0, Math.min(255, Math.round(((v - 128) * 255) / 224) + 128)));
-  const SAMP_420 = 2;
-  const NOREALLOC = 1024;
-  let out: Uint8Array | null = null;
-  return (yuv, width, height, quality) => {
+  throw new Error(`libturbojpeg not found (${errors[errors.length - 1] ?? libs.join(', ')})`);
+}
+
+const SAMP_420 = 2;
+/** TJFLAG_NOREALLOC: the encoder writes into our buffer (tjBufSize is its worst case) */
+const NOREALLOC = 1024;
+// the stretches in JS, for the few bytes past the last whole 16-byte block of a plane
+const LUMA_JFIF = new Uint8Array(256).map((_, v) => Math.max(0, Math.min(255, Math.round(((v - 16) * 255) / 219))));
+const CHROMA_JFIF = new Uint8Array(256).map((_, v) => Math.max(0, Math.min(255, Math.round(((v - 128) * 255) / 224) + 128)));
+
+/** One compression at a time: its handle (TurboJPEG handles are not shared), planes and output. */
+interface Compressor {
+  handle: unknown;
+  memory: WebAssembly.Memory;
+  toJfif: (y: number, ylen: number, c: number, clen: number) => void;
+  out: Uint8Array | null;
+}
+
+/**
+ * An encoder with `parallel` compressors (each its own handle and SIMD module instance). Throws
+ * when libturbojpeg or its functions cannot be loaded.
+ */
+export function createYuvJpegEncoder(wasm: Uint8Array | WebAssembly.Module, koffi: KoffiLike, libs: readonly string[], parallel = 1): YuvJpegEncoder {
+  const tj = turboFunctions(koffi, libs);
+  const module = wasm instanceof WebAssembly.Module ? wasm : new WebAssembly.Module(wasm);
+  const idle: Compressor[] = [];
+  const all: Compressor[] = [];
+  const waiting: Array<(c: Compressor) => void> = [];
+  let closed = false;
+  const make = (): Compressor => {
+    const handle = tj.init();
+    if (!handle) throw new Error('tjInitCompress failed');
+    const instance = new WebAssembly.Instance(module, {});
+    const c: Compressor = { handle, memory: instance.exports.memory as WebAssembly.Memory, toJfif: instance.exports.to_jfif as Compressor['toJfif'], out: null };
+    all.push(c);
+    return c;
+  };
+  const acquire = (): Compressor | Promise<Compressor> => idle.pop() ?? (all.length < parallel ? make() : new Promise<Compressor>((resolve) => waiting.push(resolve)));
+  const release = (c: Compressor): void => {
+    const next = waiting.shift();
+    if (next) next(c);
+    else idle.push(c);
+  };
+  /** The planes in TurboJPEG's layout, stretched to full range, in c's memory: returns their length. */
+  const prepare = (c: Compressor, yuv: Uint8Array, width: number, height: number): number => {
     const ylen = width * height;
     const clen = 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
     if (yuv.length < ylen + clen) throw new Error(`yuv420p frame of ${yuv.length} bytes, expected ${ylen + clen} for ${width}x${height}`);
@@ -90,8 +156,9 @@ export function createYuvJpegEncoder(wasm: Uint8Array, koffi: KoffiLike, libs: r
     const lh = height + (height & 1);
     const lumaLen = lw * lh;
     const total = lumaLen + clen;
-    if (memory.buffer.byteLength < total) memory.grow(Math.ceil((total - memory.buffer.byteLength) / 65536));
-    const mem = new Uint8Array(memory.buffer);
+    // grown only while no compression reads this memory (it is c's own, and c is not in flight)
+    if (c.memory.buffer.byteLength < total) c.memory.grow(Math.ceil((total - c.memory.buffer.byteLength) / 65536));
+    const mem = new Uint8Array(c.memory.buffer);
     if (lw === width) mem.set(yuv.subarray(0, ylen), 0);
     else for (let y = 0; y < height; y++) {
       mem.set(yuv.subarray(y * width, (y + 1) * width), y * lw);
@@ -101,16 +168,46 @@ export function createYuvJpegEncoder(wasm: Uint8Array, koffi: KoffiLike, libs: r
     mem.set(yuv.subarray(ylen, ylen + clen), lumaLen);
     const ySimd = lumaLen & ~15;
     const cSimd = clen & ~15;
-    toJfif(0, ySimd, lumaLen, cSimd);
-    for (let i = ySimd; i < lumaLen; i++) mem[i] = luma[mem[i]!]!;
-    for (let i = lumaLen + cSimd; i < total; i++) mem[i] = chroma[mem[i]!]!;
-    const cap = Number(bufSize(width, height, SAMP_420));
-    if (!out || out.length < cap) out = new Uint8Array(cap);
-    const size = [cap];
-    // NOREALLOC: the encoder writes into `out` (tjBufSize is its worst case)
-    const rc = compress(handle, mem.subarray(0, total), width, 1, height, SAMP_420, [out], size, quality, NOREALLOC);
-    if (rc !== 0) throw new Error(`tjCompressFromYUV failed: ${String(errorText(handle))}`);
-    return out.slice(0, size[0]);
+    c.toJfif(0, ySimd, lumaLen, cSimd);
+    for (let i = ySimd; i < lumaLen; i++) mem[i] = LUMA_JFIF[mem[i]!]!;
+    for (let i = lumaLen + cSimd; i < total; i++) mem[i] = CHROMA_JFIF[mem[i]!]!;
+    return total;
+  };
+  return {
+    async encode(yuv, width, height, quality, copied) {
+      if (closed) throw new Error('JPEG encoder closed');
+      const c = await acquire();
+      let total: number;
+      try {
+        total = prepare(c, yuv, width, height);
+      } catch (err) {
+        release(c);
+        throw err;
+      }
+      copied?.();
+      const cap = Number(tj.bufSize(width, height, SAMP_420));
+      if (!c.out || c.out.length < cap) c.out = new Uint8Array(cap);
+      const out = c.out;
+      const size = [cap];
+      try {
+        const rc = await new Promise<number>((resolve, reject) => {
+          tj.compress.async(c.handle, new Uint8Array(c.memory.buffer, 0, total), width, 1, height, SAMP_420, [out], size, quality, NOREALLOC, (err: unknown, r: number) =>
+            err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(r),
+          );
+        });
+        if (rc !== 0) throw new Error(`tjCompressFromYUV failed: ${String(tj.errorText(c.handle))}`);
+        return out.slice(0, size[0]);
+      } finally {
+        release(c);
+      }
+    },
+    async close() {
+      closed = true;
+      // every compressor back (none in flight), then their handles go
+      while (idle.length < all.length) await new Promise<void>((resolve) => waiting.push((c) => (idle.push(c), resolve())));
+      for (const c of all.splice(0)) tj.destroy(c.handle);
+      idle.length = 0;
+    },
   };
 }
 
@@ -129,15 +226,19 @@ export function yuvJpegKoffiPath(): string | null {
   }
 }
 
-/** For `doctor` and tests: an encoder on this thread, or why there is none. */
-export function yuvJpegStatus(): { encoder: YuvJpegEncoder | null; detail: string } {
+/**
+ * An encoder for this process (the JPEG writer's, `doctor`'s), or why there is none: no koffi,
+ * no SIMD, no libturbojpeg, or turned off.
+ */
+export function openYuvJpegEncoder(parallel?: number): { encoder: YuvJpegEncoder | null; detail: string } {
   const koffiPath = yuvJpegKoffiPath();
   if (!koffiPath) return { encoder: null, detail: 'off (AUTOTUNER_JPEG_YUV=0 or AUTOTUNER_JPEG_CODEC=sharp) or koffi not installed' };
-  const wasm = yuvWasmBytes();
+  const wasm = yuvWasmModule();
   if (!wasm) return { encoder: null, detail: 'no WebAssembly SIMD (or AUTOTUNER_YUV_SIMD=0)' };
   try {
     const libs = turbojpegLibraries();
-    return { encoder: createYuvJpegEncoder(wasm, require(koffiPath) as KoffiLike, libs), detail: `libturbojpeg through koffi (first of ${libs[0]}, then the system's)` };
+    const encoder = createYuvJpegEncoder(wasm, require(koffiPath) as KoffiLike, libs, parallel);
+    return { encoder, detail: `libturbojpeg through koffi, on libuv's thread pool (${loadedTurbo.get(libs.join('\0'))?.library ?? libs[0]})` };
   } catch (err) {
     return { encoder: null, detail: (err as Error).message };
   }

@@ -20,6 +20,20 @@ export function yuvWasmBytes(): Uint8Array | null {
   }
 }
 
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * The SIMD module compiled once per process (null where yuvWasmBytes is): a compiled module goes
+ * to a worker thread as it is, so a JPEG worker does not compile it again at every start.
+ */
+export function yuvWasmModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    const bytes = yuvWasmBytes();
+    compiled = bytes ? new WebAssembly.Module(bytes) : null;
+  }
+  return compiled;
+}
+
 /**
  * A converter around the SIMD module: it converts whole 16-pixel blocks of row pairs, `js` (the
  * plain conversion, yuv420pToRgb) the right-hand strip and an odd last row; the output is
@@ -27,10 +41,10 @@ export function yuvWasmBytes(): Uint8Array | null {
  * it by its source text.
  */
 export function createYuvConverter(
-  bytes: Uint8Array,
+  bytes: Uint8Array | WebAssembly.Module,
   js: (yuv: Uint8Array, width: number, height: number, out: Uint8Array, x0: number, y0: number) => Uint8Array,
 ): YuvConverter {
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  const instance = new WebAssembly.Instance(bytes instanceof WebAssembly.Module ? bytes : new WebAssembly.Module(bytes), {});
   const memory = instance.exports.memory as WebAssembly.Memory;
   const convert = instance.exports.convert as (y: number, u: number, v: number, out: number, width: number, cw: number, rows: number, cols: number) => void;
   return (yuv, width, height) => {

@@ -35,7 +35,7 @@ export function register(program: Command): void {
       const loaded = await loadFor(cmd);
       const [
         { inferencePlan }, { builtinCenternetJson }, { temporalCli }, { findFfmpeg }, { jpegCodecStatus },
-        { yuvJpegStatus }, { openOutputChannel }, { CHANNEL_SEND_BUFFER }, { yuvWasmBytes }, { defaultPython },
+        { openYuvJpegEncoder }, { openOutputChannel }, { CHANNEL_SEND_BUFFER }, { yuvWasmBytes }, { defaultPython },
       ] = await Promise.all([
         import('../../detect/providers.js'),
         import('../../models/builtin.js'),
@@ -82,8 +82,9 @@ export function register(program: Command): void {
         }, 'Node 20+ (WebAssembly SIMD); unset AUTOTUNER_YUV_SIMD', true),
         check('jpeg from yuv', async () => {
           // optional: without it kept frames go yuv → rgb24 → JPEG, ~40 % more CPU each
-          const y = yuvJpegStatus();
+          const y = openYuvJpegEncoder(1);
           if (!y.encoder) throw new Error(`through rgb24: ${y.detail}`);
+          await y.encoder.close();
           return y.detail;
         }, 'npm install (optional koffi and @julusian/jpeg-turbo, whose Linux builds ship libturbojpeg; elsewhere a system libturbojpeg); unset AUTOTUNER_JPEG_YUV', true),
         check('frame channel', async () => {

@@ -197,18 +197,23 @@ export class JpegWriter {
   }
 
   private async encodePlanes(yuv: YuvJpegEncoder, pixels: Uint8Array, width: number, height: number, file: string): Promise<WrittenJpeg> {
-    let jpeg: Uint8Array;
     try {
-      jpeg = await yuv.encode(pixels, width, height, this.quality, () => this.recycle(pixels.buffer as ArrayBuffer));
+      // written and hashed on the thread pool, straight from the compressor's buffer; the digest
+      // from the bytes in memory, so storing the frames need not read them back
+      return await yuv.encodeWith(
+        pixels,
+        width,
+        height,
+        this.quality,
+        async (jpeg) => {
+          const [digest] = await Promise.all([crypto.subtle.digest('SHA-256', jpeg), writeFile(file, jpeg)]);
+          return { sha256: Buffer.from(digest).toString('hex'), bytes: jpeg.length, encoder: 'yuv' as const };
+        },
+        () => this.recycle(pixels.buffer as ArrayBuffer),
+      );
     } catch (err) {
       throw encodeError(err, file);
     }
-    // written and hashed on the thread pool; the digest from the bytes in memory, so storing the
-    // frames need not read them back
-    const [digest] = await Promise.all([crypto.subtle.digest('SHA-256', jpeg), writeFile(file, jpeg)]).catch((err: unknown) => {
-      throw encodeError(err, file);
-    });
-    return { sha256: Buffer.from(digest).toString('hex'), bytes: jpeg.length, encoder: 'yuv' };
   }
 
   private post(buf: ArrayBuffer, width: number, height: number, format: PixelFormat, file: string): Promise<WrittenJpeg> {

@@ -30,6 +30,12 @@ export interface YuvJpegEncoder {
    * once one frees up; `copied` is called then, and from that moment `yuv` may be reused.
    */
   encode(yuv: Uint8Array, width: number, height: number, quality: number, copied?: () => void): Promise<Uint8Array>;
+  /**
+   * encode(), but the JPEG is lent to `use` in the compressor's own buffer instead of copied out:
+   * valid until `use` settles, which keeps the compressor meanwhile (writing a file from it spares
+   * a ~100 KB copy a frame, and the garbage collections such copies bring).
+   */
+  encodeWith<T>(yuv: Uint8Array, width: number, height: number, quality: number, use: (jpeg: Uint8Array) => T | Promise<T>, copied?: () => void): Promise<T>;
   /** Frees the compressors once no encode is in flight. */
   close(): Promise<void>;
 }
@@ -173,34 +179,30 @@ export function createYuvJpegEncoder(wasm: Uint8Array | WebAssembly.Module, koff
     for (let i = lumaLen + cSimd; i < total; i++) mem[i] = CHROMA_JFIF[mem[i]!]!;
     return total;
   };
-  return {
-    async encode(yuv, width, height, quality, copied) {
-      if (closed) throw new Error('JPEG encoder closed');
-      const c = await acquire();
-      let total: number;
-      try {
-        total = prepare(c, yuv, width, height);
-      } catch (err) {
-        release(c);
-        throw err;
-      }
+  const encodeWith: YuvJpegEncoder['encodeWith'] = async (yuv, width, height, quality, use, copied) => {
+    if (closed) throw new Error('JPEG encoder closed');
+    const c = await acquire();
+    try {
+      const total = prepare(c, yuv, width, height);
       copied?.();
       const cap = Number(tj.bufSize(width, height, SAMP_420));
       if (!c.out || c.out.length < cap) c.out = new Uint8Array(cap);
       const out = c.out;
       const size = [cap];
-      try {
-        const rc = await new Promise<number>((resolve, reject) => {
-          tj.compress.async(c.handle, new Uint8Array(c.memory.buffer, 0, total), width, 1, height, SAMP_420, [out], size, quality, NOREALLOC, (err: unknown, r: number) =>
-            err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(r),
-          );
-        });
-        if (rc !== 0) throw new Error(`tjCompressFromYUV failed: ${String(tj.errorText(c.handle))}`);
-        return out.slice(0, size[0]);
-      } finally {
-        release(c);
-      }
-    },
+      const rc = await new Promise<number>((resolve, reject) => {
+        tj.compress.async(c.handle, new Uint8Array(c.memory.buffer, 0, total), width, 1, height, SAMP_420, [out], size, quality, NOREALLOC, (err: unknown, r: number) =>
+          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(r),
+        );
+      });
+      if (rc !== 0) throw new Error(`tjCompressFromYUV failed: ${String(tj.errorText(c.handle))}`);
+      return await use(out.subarray(0, size[0]));
+    } finally {
+      release(c);
+    }
+  };
+  return {
+    encode: (yuv, width, height, quality, copied) => encodeWith(yuv, width, height, quality, (jpeg) => jpeg.slice(), copied),
+    encodeWith,
     async close() {
       closed = true;
       // every compressor back (none in flight), then their handles go

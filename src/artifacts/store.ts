@@ -28,7 +28,17 @@ export interface PutOptions {
   move?: boolean;
 }
 
-/** rename, or copy where `from` is on another filesystem (EXDEV) */
+/** Whether a process with this pid runs on this host (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by another user
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Rename, or copy across filesystems; says which ('renamed': the same inode, so what was flushed stays flushed). */
 async function moveOrCopy(from: string, to: string): Promise<'renamed' | 'copied'> {
   try {
@@ -189,6 +199,39 @@ export class DirectoryArtifactStore implements ArtifactStore {
     const dir = path.join(this.root, 'tmp', `${label}-${process.pid}-${randomUUID().slice(0, 8)}`);
     await mkdir(dir, { recursive: true });
     return dir;
+  }
+
+  /**
+   * Remove what crashed runs left behind: scratch directories (`tmp/<label>-<pid>-<id>`) and
+   * half-stored objects and trees (`*.tmp`, `*.damaged`). A crash in a sample step leaves a frames
+   * directory of a few MB; on an edge disk they would pile up with every crash. Only what is older
+   * than `maxAgeMs` (default an hour) goes, and never the scratch of a process alive on this host:
+   * a store shared through a mount may be written by other hosts right now. Returns the removed paths.
+   */
+  async sweepLeftovers(opts: { maxAgeMs?: number; now?: number } = {}): Promise<string[]> {
+    const cutoff = (opts.now ?? Date.now()) - (opts.maxAgeMs ?? 3_600_000);
+    const removed: string[] = [];
+    const sweep = async (dir: string, isLeftover: (name: string) => boolean): Promise<void> => {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) {
+        if (!isLeftover(name)) continue;
+        const p = path.join(dir, name);
+        const st = await stat(p).catch(() => null);
+        if (!st || st.mtimeMs > cutoff) continue;
+        await rm(p, { recursive: true, force: true });
+        removed.push(p);
+      }
+    };
+    const halfStored = (name: string): boolean => name.endsWith('.tmp') || name.endsWith('.damaged');
+    await sweep(path.join(this.root, 'tmp'), (name) => {
+      const pid = Number(/-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1] ?? NaN);
+      return !(Number.isInteger(pid) && processAlive(pid));
+    });
+    await sweep(path.join(this.root, 'trees'), halfStored);
+    for (const shard of await readdir(path.join(this.root, 'objects')).catch(() => [] as string[])) {
+      await sweep(path.join(this.root, 'objects', shard), halfStored);
+    }
+    return removed;
   }
 
   async putFile(file: string, kind: ArtifactKind, opts: PutOptions = {}): Promise<ArtifactRef> {

@@ -57,6 +57,12 @@ export function edgeActivities(deps: ActivityDeps) {
 /** Build the workers of a role: the gpu queue (+ workflows) and/or one edge queue per site. */
 export async function createWorkers(o: WorkerOptions): Promise<{ workers: Worker[]; queues: string[] }> {
   const deps = { ...(o.deps ?? makeDeps(o.loaded.config, o.loaded.dir)), configPath: o.loaded.path };
+  // what runs that crashed (this worker's last life, or others') left in the store's scratch
+  const swept = await deps.store.sweepLeftovers().catch((err: unknown) => {
+    console.warn(`could not clean leftovers in ${deps.store.root}: ${(err as Error).message}`);
+    return [];
+  });
+  if (swept.length) console.log(`removed ${swept.length} leftover(s) of crashed runs from ${deps.store.root}`);
   const { namespace } = temporalTarget(o.loaded.config);
   const shutdownGraceTime = o.shutdownGraceTime ?? process.env.AUTOTUNER_SHUTDOWN_GRACE ?? '5 minutes';
   const workers: Worker[] = [];

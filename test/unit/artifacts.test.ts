@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,4 +141,42 @@ test('move: a given-up file or tree is renamed into the store (same ref as a cop
   await assert.rejects(store.putFile(b, 'other', { move: true }), (err: Error) => err.message.includes(fileURLToPath(probe.uri)));
   assert.equal(await readFile(b, 'utf8'), 'other-clip', 'nothing lost');
   assert.deepEqual((await readdir(path.dirname(fileURLToPath(probe.uri)))).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('sweepLeftovers removes what crashed runs left (old scratch of dead processes, half-stored objects and trees) and nothing else', async () => {
+  const { dir, store } = await fixture();
+  const root = store.root;
+  await writeFile(path.join(dir, 'kept.bin'), 'stored bytes');
+  const kept = await store.putFile(path.join(dir, 'kept.bin'), 'other');
+  const keptTree = path.join(dir, 'sweep-tree');
+  await mkdir(keptTree, { recursive: true });
+  await writeFile(path.join(keptTree, 'a.txt'), 'a');
+  const treeRef = await store.putDir(keptTree, 'frames');
+  // a pid no process has here (the highest possible pid is far below this)
+  const deadPid = 2 ** 22 + 12345;
+  const old = new Date(Date.now() - 2 * 3_600_000);
+  const deadScratch = path.join(root, 'tmp', `sample-cam-${deadPid}-0a1b2c3d`);
+  const liveScratch = path.join(root, 'tmp', `sample-cam-${process.pid}-0a1b2c3d`);
+  const freshDeadScratch = path.join(root, 'tmp', `sample-cam-${deadPid}-ffffffff`);
+  const halfObject = path.join(root, 'objects', 'ab', 'abcdef.mkv.12345678.tmp');
+  const halfTree = path.join(root, 'trees', '.abcdef.12345678.tmp');
+  const damagedTree = path.join(root, 'trees', '.abcdef.12345678.tmp.damaged');
+  for (const d of [deadScratch, liveScratch, freshDeadScratch, halfTree, damagedTree]) {
+    await mkdir(path.join(d, 'images'), { recursive: true });
+    await writeFile(path.join(d, 'images', 'f1.jpg'), 'x');
+  }
+  await mkdir(path.dirname(halfObject), { recursive: true });
+  await writeFile(halfObject, 'half');
+  for (const p of [deadScratch, liveScratch, halfObject, halfTree, damagedTree]) await utimes(p, old, old);
+
+  const removed = await store.sweepLeftovers();
+  assert.deepEqual(removed.sort(), [deadScratch, halfObject, halfTree, damagedTree].sort());
+  for (const p of removed) assert.equal(existsSync(p), false, p);
+  // a live process's scratch, a fresh one (maybe another host's run), and what is stored stay
+  assert.ok(existsSync(liveScratch) && existsSync(freshDeadScratch));
+  await store.verify(kept);
+  await store.verify(treeRef);
+  // nothing left to do the second time; a store that was never written is fine too
+  assert.deepEqual(await store.sweepLeftovers(), []);
+  assert.deepEqual(await new DirectoryArtifactStore(path.join(dir, 'never-written')).sweepLeftovers(), []);
 });

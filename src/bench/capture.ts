@@ -41,6 +41,11 @@ export interface CaptureBenchResult {
   ffmpegStartSeconds: number;
   /** pipeline runs whose sample step found its ffmpeg already started (warmed during the capture) */
   warmSampleDecodes: number;
+  /**
+   * Each run's own ratio (its pipeline against the reference just before it): their spread is the
+   * host's noise, which on a small shared VM is wider than most changes one would measure.
+   */
+  runRatios: number[];
   iterations: number;
   ffmpeg: string;
   /** what the reference measures (it is the physical limit the pipeline is compared with) */
@@ -147,6 +152,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   let selected = 0;
   let candidateStride = 1;
   let warmSampleDecodes = 0;
+  const runRatios: number[] = [];
   try {
     const store = new DirectoryArtifactStore(path.join(root, 'artifacts'));
     for (let i = 0; i < iterations; i++) {
@@ -170,6 +176,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
       candidateStride = r.manifest.stats.candidateStride ?? 1;
       // reference frame count from bytes (native rate, native size)
       refFrames = Math.round(ref.bytes / frameBytesOf(REFERENCE_PIX_FMT, r.capture.width, r.capture.height)) || frames;
+      runRatios.push(Math.round((frames / secs / (refFrames / ref.seconds)) * 1000) / 1000);
       log(`run ${i + 1}/${iterations}: ffmpeg ${ref.seconds.toFixed(2)} s, pipeline ${secs.toFixed(2)} s (${frames} frames, ${selected} selected)`);
     }
   } finally {
@@ -194,6 +201,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
     candidateStride,
     ffmpegStartSeconds: median(startTimes),
     warmSampleDecodes,
+    runRatios,
     iterations,
     ffmpeg: `${ffmpeg.version} (${ffmpeg.source})`,
     reference,

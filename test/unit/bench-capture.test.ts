@@ -17,6 +17,8 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   assert.ok(r.ffmpegFps > 0 && r.pipelineFps > 0);
   assert.ok(Math.abs(r.ratio - r.pipelineFps / r.ffmpegFps) < 2e-3, `ratio ${r.ratio} vs ${r.pipelineFps}/${r.ffmpegFps}`);
   assert.ok(r.peakRssMb > 0);
+  // one run: its own ratio is the ratio
+  assert.deepEqual(r.runRatios, [r.ratio]);
   // the two steps account for the pipeline's time (medians of one run: the run itself)
   assert.ok(r.captureSeconds > 0 && r.sampleSeconds > 0);
   assert.ok(r.captureSeconds + r.sampleSeconds <= r.pipelineSeconds + 1e-3, `${r.captureSeconds} + ${r.sampleSeconds} vs ${r.pipelineSeconds}`);

@@ -22,8 +22,8 @@ export function registerBench(bench: Command): void {
       console.log(`capture+sample      ${r.pipelineFps.toFixed(1)} frames/s (${r.selected} frames kept = ${(keptShare * 100).toFixed(1)} % of ${r.frames}, each JPEG-encoded; 1 frame in ${r.candidateStride} piped whole)`);
       console.log(`  of which          capture ${r.captureSeconds.toFixed(3)} s (record + store the clip), sample ${r.sampleSeconds.toFixed(3)} s (decode, score, encode, store) a run`);
       console.log(`  ffmpeg start      ${r.ffmpegStartSeconds.toFixed(3)} s a process (\`ffmpeg -version\`): the pipeline starts 2 a run (the sample step's during the capture in ${r.warmSampleDecodes} of ${r.iterations}), the reference 1`);
-      console.log(`ratio               ${r.ratio.toFixed(3)} (target >= 0.8)`);
+      console.log(`ratio               ${r.ratio.toFixed(3)} (target >= 0.8; medians of ${r.iterations} runs, each run's own: ${r.runRatios.map((x) => x.toFixed(2)).join(' ')})`);
       console.log(`peak RSS            ${r.peakRssMb} MB`);
-      if (g.json) printJson({ ffmpegFps: r.ffmpegFps, pipelineFps: r.pipelineFps, ratio: r.ratio, peakRssMb: r.peakRssMb, keptShare: Math.round(keptShare * 1e4) / 1e4, captureSeconds: r.captureSeconds, sampleSeconds: r.sampleSeconds, candidateStride: r.candidateStride, ffmpegStartSeconds: r.ffmpegStartSeconds, warmSampleDecodes: r.warmSampleDecodes });
+      if (g.json) printJson({ ffmpegFps: r.ffmpegFps, pipelineFps: r.pipelineFps, ratio: r.ratio, peakRssMb: r.peakRssMb, keptShare: Math.round(keptShare * 1e4) / 1e4, captureSeconds: r.captureSeconds, sampleSeconds: r.sampleSeconds, candidateStride: r.candidateStride, ffmpegStartSeconds: r.ffmpegStartSeconds, warmSampleDecodes: r.warmSampleDecodes, runRatios: r.runRatios });
     });
 }

@@ -29,7 +29,7 @@ export interface PutOptions {
 }
 
 /** Whether a process with this pid runs on this host (signal 0 checks without sending anything). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

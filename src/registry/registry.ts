@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ArtifactRef } from '../artifacts/ref.js';
-import { writeError, writeJsonAtomic } from '../artifacts/store.js';
+import { processAlive, writeError, writeJsonAtomic } from '../artifacts/store.js';
 
 export type VersionState = 'candidate' | 'deployed' | 'rejected' | 'rolled-back';
 
@@ -89,16 +89,6 @@ export class RegistryLockTimeoutError extends RegistryError {
 }
 
 const CAMERA_ID = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -344,7 +334,7 @@ export class ModelRegistry {
     // ours). A lock with our own pid that we do not hold is a dead predecessor's: a restarted
     // container often gets the same pid.
     const here = !host || host === os.hostname();
-    const deadHolder = here && (!Number.isFinite(pid) || !isAlive(pid) || (pid === process.pid && !heldLocks.has(content)));
+    const deadHolder = here && (!Number.isFinite(pid) || !processAlive(pid) || (pid === process.pid && !heldLocks.has(content)));
     return deadHolder || !Number.isFinite(ts) || Date.now() - ts > this.staleLockMs;
   }
 
@@ -358,7 +348,7 @@ export class ModelRegistry {
     const [pidText, tsText, , host] = content.split(' ');
     const pid = Number(pidText);
     const here = !host || host === os.hostname();
-    const dead = here && (!Number.isFinite(pid) || !isAlive(pid));
+    const dead = here && (!Number.isFinite(pid) || !processAlive(pid));
     if (dead || !(Date.now() - Number(tsText) < BREAKER_STALE_MS)) {
       if ((await readFile(breaker, 'utf8').catch(() => null)) === content) await unlink(breaker).catch(() => undefined);
     }

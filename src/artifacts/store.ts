@@ -28,6 +28,23 @@ export interface PutOptions {
   move?: boolean;
 }
 
+/**
+ * When a path last changed: for a directory, its own entries or those of the directories right
+ * under it (a sample step's scratch gets its JPEGs in images/, so its own mtime stays that of its
+ * start). Infinity when it cannot be read: nothing is removed on a doubt.
+ */
+async function newestChange(p: string): Promise<number> {
+  const st = await stat(p).catch(() => null);
+  if (!st) return Infinity;
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const name of await readdir(p).catch(() => [] as string[])) {
+    const c = await stat(path.join(p, name)).catch(() => null);
+    if (c) newest = Math.max(newest, c.mtimeMs);
+  }
+  return newest;
+}
+
 /** Whether a process with this pid runs on this host (signal 0 checks without sending anything). */
 export function processAlive(pid: number): boolean {
   try {
@@ -216,8 +233,7 @@ export class DirectoryArtifactStore implements ArtifactStore {
       for (const name of names) {
         if (!isLeftover(name)) continue;
         const p = path.join(dir, name);
-        const st = await stat(p).catch(() => null);
-        if (!st || st.mtimeMs > cutoff) continue;
+        if ((await newestChange(p)) > cutoff) continue;
         await rm(p, { recursive: true, force: true });
         removed.push(p);
       }

@@ -167,13 +167,22 @@ test('sweepLeftovers removes what crashed runs left (old scratch of dead process
   }
   await mkdir(path.dirname(halfObject), { recursive: true });
   await writeFile(halfObject, 'half');
+  // a scratch whose own entries are old but whose images/ got a frame just now: a long step still writing
+  const busyScratch = path.join(root, 'tmp', `sample-cam-${deadPid}-0000beef`);
+  await mkdir(path.join(busyScratch, 'images'), { recursive: true });
+  await writeFile(path.join(busyScratch, 'images', 'f9.jpg'), 'x');
+  await utimes(busyScratch, old, old);
+  for (const p of [deadScratch, liveScratch, halfTree, damagedTree]) {
+    await utimes(path.join(p, 'images', 'f1.jpg'), old, old);
+    await utimes(path.join(p, 'images'), old, old);
+  }
   for (const p of [deadScratch, liveScratch, halfObject, halfTree, damagedTree]) await utimes(p, old, old);
 
   const removed = await store.sweepLeftovers();
   assert.deepEqual(removed.sort(), [deadScratch, halfObject, halfTree, damagedTree].sort());
   for (const p of removed) assert.equal(existsSync(p), false, p);
   // a live process's scratch, a fresh one (maybe another host's run), and what is stored stay
-  assert.ok(existsSync(liveScratch) && existsSync(freshDeadScratch));
+  assert.ok(existsSync(liveScratch) && existsSync(freshDeadScratch) && existsSync(busyScratch));
   await store.verify(kept);
   await store.verify(treeRef);
   // nothing left to do the second time; a store that was never written is fine too

@@ -1,16 +1,18 @@
 import { rm } from 'node:fs/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { CaptureResult, RunContext } from '../src/pipeline/types.js';
-import { captureCamera, captureWorkDir } from '../src/video/capture-step.js';
+import { captureWorkDir } from '../src/video/capture-step.js';
 import { toSourceFailure } from '../src/video/errors.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
 import { restoreCameraSource } from '../src/pipeline/source-secrets.js';
-import { withWarmSampleDecoder } from '../src/sampling/sample-step.js';
+import { captureSamplingAhead } from '../src/sampling/sample-ahead.js';
 
 /** Heartbeat details of a running capture: counts only (frames never travel through Temporal). */
 export interface CaptureHeartbeat {
   framesSoFar: number;
   segmentsDone: number;
+  /** frames decoded by the sample taken while a local file is recorded (src/sampling/sample-ahead.ts) */
+  sampledAhead?: number;
 }
 
 export function makeCaptureActivities(deps: ActivityDeps) {
@@ -37,20 +39,24 @@ export function makeCaptureActivities(deps: ActivityDeps) {
       // progress: keep heartbeating meanwhile. A stalled stream is caught by the recorder's own watchdog.
       const timer = setInterval(() => actx.heartbeat(details), Math.max(1000, Math.min(20_000, (actx.info.heartbeatTimeoutMs || 60_000) / 3)));
       try {
-        // the sample activity that follows on this worker finds its ffmpeg started
-        return await withWarmSampleDecoder(camera, (recording) =>
-          captureCamera({
-            camera,
-            store: deps.store,
-            workDir: captureWorkDir(deps.dataDir, ctx),
-            onProgress: (p) => {
-              details = { framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone };
-              actx.heartbeat(details);
-            },
-            onRecording: recording,
-            signal: actx.cancellationSignal,
-          }),
-        );
+        // The sample activity that follows on this worker finds its ffmpeg started, or, for a
+        // local file, the sample already taken while the clip was recorded (same run key as its).
+        return await captureSamplingAhead({
+          camera,
+          store: deps.store,
+          workDir: captureWorkDir(deps.dataDir, ctx),
+          dataDir: deps.dataDir,
+          runKey: `${ctx.workflowId}/${ctx.runId}`,
+          onProgress: (p) => {
+            details = { ...details, framesSoFar: p.framesSoFar, segmentsDone: p.segmentsDone };
+            actx.heartbeat(details);
+          },
+          onSample: (p) => {
+            details = { ...details, sampledAhead: p.decoded };
+            actx.heartbeat(details);
+          },
+          signal: actx.cancellationSignal,
+        });
       } catch (err) {
         const failure = toSourceFailure(err);
         // No retry will resume these segments: do not leave them on the edge disk.

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DirectoryArtifactStore } from '../artifacts/store.js';
 import { cameraSchema, DEMO_VIDEO, type CameraConfig } from '../config/schema.js';
 import { captureAndSample } from '../sampling/pipeline.js';
+import { sampledAheadStats } from '../sampling/sample-step.js';
 import { frameBytesOf } from '../video/decode.js';
 import { openOutputChannel } from '../video/channel.js';
 import { inputArgs, locateFfmpeg } from '../video/ffmpeg.js';
@@ -28,7 +29,11 @@ export interface CaptureBenchResult {
   frames: number;
   ffmpegSeconds: number;
   pipelineSeconds: number;
-  /** median seconds of the pipeline's two steps: capture (record + store the clip) and sample (decode, score, encode, store) */
+  /**
+   * Median seconds of the pipeline's two steps: capture (record + store the clip) and sample
+   * (decode, score, encode, store). A local file is sampled while its clip is recorded
+   * (sample-ahead.ts): the capture step then holds the sampling and the sample step only takes it.
+   */
   captureSeconds: number;
   sampleSeconds: number;
   selected: number;
@@ -39,8 +44,10 @@ export interface CaptureBenchResult {
    * ffmpeg costs here (the pipeline starts two a run, capture and sample; the reference one).
    */
   ffmpegStartSeconds: number;
-  /** pipeline runs whose sample step found its ffmpeg already started (warmed during the capture) */
+  /** pipeline runs whose sample's ffmpeg was already started (warmed during the capture) */
   warmSampleDecodes: number;
+  /** pipeline runs whose sample was taken while the clip was recorded (the sample step took it) */
+  sampledAhead: number;
   /**
    * Each run's own ratio (its pipeline against the reference just before it): their spread is the
    * host's noise, which on a small shared VM is wider than most changes one would measure.
@@ -152,6 +159,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   let selected = 0;
   let candidateStride = 1;
   let warmSampleDecodes = 0;
+  let sampledAhead = 0;
   const runRatios: number[] = [];
   try {
     const store = new DirectoryArtifactStore(path.join(root, 'artifacts'));
@@ -164,11 +172,13 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
       refTimes.push(ref.seconds);
       startTimes.push(await ffmpegStart(ffmpeg.path));
       const taken = warmDecoderStats().taken;
+      const aheadTaken = sampledAheadStats().taken;
       const t0 = performance.now();
       const r = await captureAndSample({ camera, store, dataDir: root, workDir: path.join(root, `capture-${i}`) });
       const secs = (performance.now() - t0) / 1000;
       pipeTimes.push(secs);
       if (warmDecoderStats().taken > taken) warmSampleDecodes++;
+      if (sampledAheadStats().taken > aheadTaken) sampledAhead++;
       captureTimes.push(r.timings.captureSec);
       sampleTimes.push(r.timings.sampleSec);
       frames = r.sample.decoded;
@@ -201,6 +211,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
     candidateStride,
     ffmpegStartSeconds: median(startTimes),
     warmSampleDecodes,
+    sampledAhead,
     runRatios,
     iterations,
     ffmpeg: `${ffmpeg.version} (${ffmpeg.source})`,

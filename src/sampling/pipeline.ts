@@ -1,10 +1,10 @@
 import type { DirectoryArtifactStore } from '../artifacts/store.js';
 import type { CameraConfig } from '../config/schema.js';
 import type { CaptureResult, SampleResult } from '../pipeline/types.js';
-import { captureCamera } from '../video/capture-step.js';
 import type { CaptureProgress } from '../video/record.js';
 import type { SampleManifest } from './manifest.js';
-import { sampleCapture, withWarmSampleDecoder } from './sample-step.js';
+import { captureSamplingAhead } from './sample-ahead.js';
+import { sampleCapture } from './sample-step.js';
 
 export interface CaptureAndSampleOptions {
   camera: CameraConfig;
@@ -22,9 +22,17 @@ export async function captureAndSample(
   opts: CaptureAndSampleOptions,
 ): Promise<{ capture: CaptureResult; sample: SampleResult; manifest: SampleManifest; timings: { captureSec: number; sampleSec: number } }> {
   const t0 = performance.now();
-  const capture = await withWarmSampleDecoder(opts.camera, (recording) =>
-    captureCamera({ camera: opts.camera, store: opts.store, workDir: opts.workDir, onProgress: opts.onCapture, onRecording: recording, signal: opts.signal }),
-  );
+  // a local file is sampled while its clip is recorded; the sample step below then takes that sample
+  const capture = await captureSamplingAhead({
+    camera: opts.camera,
+    store: opts.store,
+    workDir: opts.workDir,
+    dataDir: opts.dataDir,
+    runKey: opts.runKey,
+    onProgress: opts.onCapture,
+    onSample: opts.onSample,
+    signal: opts.signal,
+  });
   const t1 = performance.now();
   const { manifest, ...sample } = await sampleCapture({
     camera: opts.camera,

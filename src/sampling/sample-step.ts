@@ -6,7 +6,7 @@ import type { CaptureResult, SampleResult } from '../pipeline/types.js';
 import type { SampleManifest } from './manifest.js';
 import { CLIP_EXTENSION } from '../video/record.js';
 import type { WarmLease } from '../video/warm-decoder.js';
-import { prewarmSampleDecode, sampleClip } from './sample.js';
+import { prewarmSampleDecode, sampleClip, type SampleClipOptions } from './sample.js';
 
 export interface SampleStepOptions {
   camera: CameraConfig;
@@ -23,7 +23,7 @@ export function cameraStateDir(dataDir: string, cameraId: string): string {
 }
 
 /** How long a decoder warmed during a capture waits for the sample step that follows. */
-const WARM_KEEP_MS = 60_000;
+export const WARM_KEEP_MS = 60_000;
 
 /**
  * Run a capture while the sample step's ffmpeg starts alongside it (src/video/warm-decoder.ts):
@@ -47,22 +47,95 @@ export async function withWarmSampleDecoder<T>(camera: CameraConfig, capture: (r
   }
 }
 
-/** The sample step (same code for the activity and the CLI): sample the stored clip into a 'frames' artifact. */
-export async function sampleCapture(opts: SampleStepOptions): Promise<SampleResult & { manifest: SampleManifest }> {
-  const clip = await opts.store.localPath(opts.captured.clip);
+/** What the sample step returns: the activity's result plus the manifest (the CLI prints it). */
+export type SampleStepResult = SampleResult & { manifest: SampleManifest };
+
+/**
+ * Samples this worker took while their clip was being recorded (sample-ahead.ts), waiting for
+ * their sample step. Small (refs and counts); an entry nobody takes expires.
+ */
+const sampledAhead = new Map<string, { result: SampleStepResult; expires: number }>();
+const AHEAD_KEEP_MS = 10 * 60_000;
+const AHEAD_MAX = 8;
+let aheadKept = 0;
+let aheadTaken = 0;
+
+/**
+ * Everything a sample of a capture depends on: the run (its background state), the clip, the
+ * camera's capture and sample settings, and the window as recorded. A sample taken ahead is the
+ * step's only where all of them are equal.
+ */
+export function sampleKey(camera: CameraConfig, captured: CaptureResult, runKey: string | undefined): string {
+  const c = camera.capture;
+  return JSON.stringify([runKey ?? '', captured.clip.sha256, camera.id, camera.sample, c.fps ?? null, c.width ?? null, captured.seconds, captured.fps, captured.width, captured.source]);
+}
+
+/** Keep a sample taken ahead for the sample step of `key` (sampleKey). */
+export function keepSampledAhead(key: string, result: SampleStepResult): void {
+  const now = Date.now();
+  for (const [k, e] of sampledAhead) if (e.expires < now) sampledAhead.delete(k);
+  while (sampledAhead.size >= AHEAD_MAX) sampledAhead.delete(sampledAhead.keys().next().value!);
+  sampledAhead.set(key, { result, expires: now + AHEAD_KEEP_MS });
+  aheadKept++;
+}
+
+/** Samples kept ahead, taken by their step, and still waiting (tests, bench). */
+export function sampledAheadStats(): { kept: number; taken: number; waiting: number } {
+  return { kept: aheadKept, taken: aheadTaken, waiting: sampledAhead.size };
+}
+
+async function takeSampledAhead(opts: SampleStepOptions): Promise<SampleStepResult | null> {
+  const key = sampleKey(opts.camera, opts.captured, opts.runKey);
+  const entry = sampledAhead.get(key);
+  if (!entry) return null;
+  sampledAhead.delete(key);
+  if (entry.expires < Date.now()) return null;
+  // still in the store (nothing removed it meanwhile): else the clip is sampled again
+  if (!(await opts.store.localPath(entry.result.frames).then(() => true, () => false))) return null;
+  aheadTaken++;
+  return entry.result;
+}
+
+/**
+ * The sample step (same code for the activity and the CLI): sample the stored clip into a 'frames'
+ * artifact. Where this worker already sampled the clip's window while it was recorded
+ * (sample-ahead.ts) with the same settings, that result is the step's.
+ */
+export async function sampleCapture(opts: SampleStepOptions): Promise<SampleStepResult> {
+  const ahead = await takeSampledAhead(opts);
+  if (ahead) return ahead;
+  const { captured, ...rest } = opts;
+  return sampleToStore({
+    ...rest,
+    clip: await opts.store.localPath(captured.clip),
+    source: captured.source,
+    clipFps: captured.fps,
+    clipWidth: captured.width,
+    // seconds sets the coverage slots; fall back to frames/fps if a capture could not time its window
+    expectedSeconds: captured.seconds > 0 ? captured.seconds : captured.frames / (captured.fps || 10),
+  });
+}
+
+/** sampleClip into the store's scratch, then the frames directory into the store. */
+export async function sampleToStore(
+  opts: Omit<SampleStepOptions, 'captured'> &
+    Pick<SampleClipOptions, 'clip' | 'clipFps' | 'clipWidth' | 'expectedSeconds' | 'maxSeconds' | 'checkTruncation' | 'alwaysGrid'> & { source: string },
+): Promise<SampleStepResult> {
   const outDir = await opts.store.tempDir(`sample-${opts.camera.id}`);
   try {
     const { manifest, written, stateSaved } = await sampleClip({
-      clip,
+      clip: opts.clip,
       cameraId: opts.camera.id,
-      source: opts.captured.source,
+      source: opts.source,
       sample: opts.camera.sample,
       fps: opts.camera.capture.fps,
       width: opts.camera.capture.width,
-      clipFps: opts.captured.fps,
-      clipWidth: opts.captured.width,
-      // seconds sets the coverage slots; fall back to frames/fps if a capture could not time its window
-      expectedSeconds: opts.captured.seconds > 0 ? opts.captured.seconds : opts.captured.frames / (opts.captured.fps || 10),
+      clipFps: opts.clipFps,
+      clipWidth: opts.clipWidth,
+      expectedSeconds: opts.expectedSeconds,
+      maxSeconds: opts.maxSeconds,
+      checkTruncation: opts.checkTruncation,
+      alwaysGrid: opts.alwaysGrid,
       outDir,
       cameraStateDir: cameraStateDir(opts.dataDir, opts.camera.id),
       runKey: opts.runKey,

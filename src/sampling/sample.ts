@@ -35,6 +35,19 @@ export interface SampleClipOptions {
   clipWidth?: number;
   /** window length (CaptureResult.seconds): sets the coverage slots and time blocks before decoding ends */
   expectedSeconds: number;
+  /**
+   * Decode only this many seconds of `clip`: where `clip` is the camera's own file, sampled while
+   * its window is recorded (sample-ahead.ts), this is the window. Default: all of it.
+   */
+  maxSeconds?: number;
+  /** fail when the clip decodes much shorter than its container says (default true; off for a window of a longer file) */
+  checkTruncation?: boolean;
+  /**
+   * Decode in grid mode even when every frame comes whole (k = 1): the same frames and grids (the
+   * grid is what the sampler reads from a whole frame), but the decode's filter graph is then what
+   * a warmed decoder waits for.
+   */
+  alwaysGrid?: boolean;
   /** receives images/<name>.jpg and manifest.json */
   outDir: string;
   /** `<dataDir>/cameras/<cameraId>`: compare with and update background.png there */
@@ -72,7 +85,7 @@ const GRID_WIDTH = 96;
  * or width is unknown beforehand) decodes as before: every frame whole, the grid read from it.
  */
 export function planWholeFrames(
-  opts: Pick<SampleClipOptions, 'fps' | 'width' | 'clipFps' | 'clipWidth' | 'expectedSeconds'>,
+  opts: Pick<SampleClipOptions, 'fps' | 'width' | 'clipFps' | 'clipWidth' | 'expectedSeconds' | 'alwaysGrid'>,
   budget: number,
   candidatesPerSlot: number,
 ): { every: number; grid?: GridOptions } {
@@ -81,19 +94,31 @@ export function planWholeFrames(
   if (!(fps > 0) || !(width > 0) || !(opts.expectedSeconds > 0)) return { every: 1 };
   const frames = Math.round(opts.expectedSeconds * fps);
   const every = Math.max(1, Math.floor(frames / (Math.max(1, budget) * Math.max(1, candidatesPerSlot))));
-  if (every === 1) return { every };
+  if (every === 1 && !opts.alwaysGrid) return { every };
   return { every, grid: { every, step: Math.max(1, Math.round(width / GRID_WIDTH)) } };
 }
 
+/**
+ * What sampleClip takes from the window's length (`seconds` at the sampling rate `fps`): the
+ * frames expected (the coverage slots), the stride of whole frames and the split's time blocks.
+ * Two lengths with the same plan give the same sample of the same frames.
+ */
+export function windowPlan(seconds: number, fps: number, cfg: SampleConfig): string {
+  const split = makeBlockSplit(seconds, cfg.blockSeconds, cfg.valShare);
+  const { every } = planWholeFrames({ fps, width: 1, expectedSeconds: seconds }, cfg.budget, cfg.candidatesPerSlot);
+  return JSON.stringify([Math.max(1, Math.round(seconds * fps)), every, split.blockSeconds, split.blocks, split.valBlocks, split.guardSeconds]);
+}
+
 /** The sample step's decode of a clip (one place: a warmed decoder is matched by these arguments). */
-function sampleDecodeOptions(opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'clipFps'>, grid: GridOptions | undefined): DecodeOptions {
+function sampleDecodeOptions(opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'clipFps' | 'maxSeconds' | 'checkTruncation'>, grid: GridOptions | undefined): DecodeOptions {
   return {
     source: opts.clip,
     // grid mode passes frames through as decoded (the selected output must not be padded back
     // to a constant rate); the fps filter gives it the constant rate the plain pipe has anyway
     fps: opts.fps ?? (grid ? opts.clipFps : undefined),
     width: opts.width,
-    checkTruncation: true,
+    maxSeconds: opts.maxSeconds,
+    checkTruncation: opts.checkTruncation ?? true,
     // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
     pixelFormat: 'yuv420p',
     grid,
@@ -106,8 +131,9 @@ function sampleDecodeOptions(opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'wid
  * start then overlaps the capture. The grid's step and stride go into the filter graph, which the
  * decoder reads when it is taken, so placeholders do here. Best effort.
  */
-export function prewarmSampleDecode(settings: { fps?: number; width?: number; clipExt: string }): Promise<WarmLease> {
-  return prewarmDecode(sampleDecodeOptions({ clip: `/clip${settings.clipExt}`, fps: settings.fps, width: settings.width, clipFps: 10 }, { every: 2, step: 8 }));
+export function prewarmSampleDecode(settings: { fps?: number; width?: number; clipExt: string } & Pick<SampleClipOptions, 'maxSeconds' | 'checkTruncation'>): Promise<WarmLease> {
+  const { clipExt, ...rest } = settings;
+  return prewarmDecode(sampleDecodeOptions({ ...rest, clip: `/clip${clipExt}`, clipFps: 10 }, { every: 2, step: 8 }));
 }
 
 /** JPEG encodes in flight at most (each holds a copy of the frame and, in the writer thread, its rgb24 conversion). */

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { DirectoryArtifactStore } from '../artifacts/store.js';
 import type { CameraConfig } from '../config/schema.js';
 import type { CaptureResult } from '../pipeline/types.js';
-import { recordSource, type CaptureProgress } from './record.js';
+import type { ParsedHeader } from './ffmpeg.js';
+import { recordSource, type CaptureProgress, type RecordAttempt } from './record.js';
 
 export interface CaptureStepOptions {
   camera: CameraConfig;
@@ -15,7 +16,9 @@ export interface CaptureStepOptions {
   keepWorkDir?: boolean;
   onProgress?: (p: CaptureProgress) => void;
   /** the recording ffmpeg has been spawned (see RecordOptions.onRecording) */
-  onRecording?: () => void;
+  onRecording?: (attempt: RecordAttempt) => void;
+  /** the source's header, read before the window is recorded (see RecordOptions.onSourceHeader) */
+  onSourceHeader?: (header: ParsedHeader, attempt: RecordAttempt) => void;
   signal?: AbortSignal;
 }
 
@@ -41,6 +44,7 @@ export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureRe
     segmentSeconds: opts.segmentSeconds,
     onProgress: opts.onProgress,
     onRecording: opts.onRecording,
+    onSourceHeader: opts.onSourceHeader,
     signal: opts.signal,
   });
   // the clip is rebuilt from the segments on every attempt: the store may take it (a rename)

@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { classifyFfmpegFailure, EmptySourceError, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
-import { inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer } from './ffmpeg.js';
+import { inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 const execFileP = promisify(execFile);
@@ -44,9 +44,27 @@ export interface RecordOptions {
   /** force re-encoding (otherwise only when stream copy fails) */
   reencode?: boolean;
   onProgress?: (p: CaptureProgress) => void;
-  /** called when the recording ffmpeg has been spawned: work meant to overlap the recording starts then */
-  onRecording?: () => void;
+  /**
+   * Called when a recording ffmpeg has been spawned (again if the stream copy fails and the window
+   * is re-encoded): work meant to overlap the recording starts then.
+   */
+  onRecording?: (attempt: RecordAttempt) => void;
+  /**
+   * The source's header (size, frame rate, duration) once the recording ffmpeg has read it, before
+   * the window is recorded; once per attempt.
+   */
+  onSourceHeader?: (header: ParsedHeader, attempt: RecordAttempt) => void;
   signal?: AbortSignal;
+}
+
+/** What one run of the recording ffmpeg records. */
+export interface RecordAttempt {
+  /** re-encoding (the stream copy failed, or asked): the clip's pixels are not the source's */
+  reencode: boolean;
+  /** an earlier attempt's segments are kept: this run records only the rest of the window */
+  resumed: boolean;
+  /** seconds this run records (undefined: to the end of the file) */
+  seconds: number | undefined;
 }
 
 export interface RecordedClip {
@@ -143,7 +161,7 @@ export function muxedVideoFrames(stderr: string): number | null {
 /** Run ffmpeg with `-progress pipe:1` (and `-v verbose` for the end summary), report progress blocks, kill it when it stalls. */
 async function runWithProgress(
   args: string[],
-  opts: { signal?: AbortSignal; stallSeconds: number; onBlock?: (frames: number, outSeconds: number) => void; onSpawn?: () => void },
+  opts: { signal?: AbortSignal; stallSeconds: number; onBlock?: (frames: number, outSeconds: number) => void; onSpawn?: () => void; onHeader?: (h: ParsedHeader) => void },
 ): Promise<RunResult> {
   const ffmpeg = await locateFfmpeg();
   const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -187,9 +205,22 @@ async function runWithProgress(
     }
   });
   child.stderr.setEncoding('utf8');
+  // the header ends where ffmpeg maps streams to outputs (after the input's streams, before any packet)
+  let header: string | null = opts.onHeader ? '' : null;
   child.stderr.on('data', (s: string) => {
     last = Date.now();
     stderr.push(s);
+    if (header === null) return;
+    header += s;
+    const end = header.search(/^(?:Stream mapping:|Output #0)/m);
+    if (end < 0 && header.length < 1 << 16) return;
+    const h = parseHeader(end < 0 ? header : header.slice(0, end));
+    header = null;
+    try {
+      opts.onHeader!(h);
+    } catch {
+      // what the header starts is best effort: it must not break the recording
+    }
   });
   try {
     const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -237,6 +268,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   let recordedFrames = 0;
   if (!fileDone && (remaining === undefined || remaining > 0.05)) {
     const attempt = async (reencode: boolean): Promise<RunResult> => {
+      const about: RecordAttempt = { reencode, resumed: previous.length > 0, seconds: remaining };
       const listNo = (await readdir(opts.workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).length;
       const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'verbose', '-progress', 'pipe:1'];
       // Files resume where the finished segments end (a keyframe); a live stream simply goes on.
@@ -258,7 +290,8 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       return runWithProgress(args, {
         signal: opts.signal,
         stallSeconds,
-        onSpawn: opts.onRecording,
+        onSpawn: opts.onRecording && (() => opts.onRecording!(about)),
+        onHeader: opts.onSourceHeader && ((h) => opts.onSourceHeader!(h, about)),
         onBlock: (frames, outSeconds) => {
           // The segment lists grow as files close; re-read them in the background (a few lines)
           // so the next heartbeat carries an up-to-date count.

@@ -30,14 +30,33 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   assert.equal(Math.round(r.ffmpegFps * r.ffmpegSeconds), 40, 'the reference read every frame');
   // 40 frames for the default budget of 120: every frame is piped whole
   assert.equal(r.candidateStride, 1);
-  // the sample step's ffmpeg is warmed during the capture only for a grid decode (its graph is read late)
-  assert.equal(r.warmSampleDecodes, 0);
-  // a budget of 4 with 2 candidates a slot: 1 frame in 5 piped whole, every frame still decoded and scored
-  const small = await runCaptureBench({ video: clip, iterations: 1, camera: cameraSchema.parse({ id: 'b', source: clip, sample: { budget: 4 } }) });
-  assert.equal(small.candidateStride, 5);
-  assert.equal(small.frames, 40);
-  // that grid decode's ffmpeg was started during the capture, and the sample step took it
-  assert.equal(small.warmSampleDecodes, 1);
-  assert.ok(small.selected > 0 && small.selected <= 4);
+  // a local file is sampled while its clip is recorded, always in grid mode (the graph a decoder
+  // started with the recording waits for): the sample step took that sample
+  assert.equal(r.sampledAhead, 1);
+  assert.equal(r.warmSampleDecodes, 1);
   assert.ok(lines.some((l) => /run 1\/1: ffmpeg .* s, pipeline .* s \(40 frames/.test(l)), lines.join('\n'));
+  const budget4 = cameraSchema.parse({ id: 'b', source: clip, sample: { budget: 4 } });
+  process.env.AUTOTUNER_SAMPLE_AHEAD = '0';
+  try {
+    // sampled after the capture: the same frames, and the sample step's ffmpeg is warmed during the
+    // capture only for a grid decode
+    const after = await runCaptureBench({ video: clip, iterations: 1 });
+    assert.equal(after.sampledAhead, 0);
+    assert.equal(after.warmSampleDecodes, 0);
+    assert.equal(after.frames, 40);
+    assert.equal(after.selected, r.selected);
+    // a budget of 4 with 2 candidates a slot: 1 frame in 5 piped whole, every frame still decoded and scored
+    const small = await runCaptureBench({ video: clip, iterations: 1, camera: budget4 });
+    assert.equal(small.candidateStride, 5);
+    assert.equal(small.frames, 40);
+    // that grid decode's ffmpeg was started during the capture, and the sample step took it
+    assert.equal(small.warmSampleDecodes, 1);
+    assert.equal(small.sampledAhead, 0);
+    assert.ok(small.selected > 0 && small.selected <= 4);
+  } finally {
+    delete process.env.AUTOTUNER_SAMPLE_AHEAD;
+  }
+  const small = await runCaptureBench({ video: clip, iterations: 1, camera: budget4 });
+  assert.equal(small.candidateStride, 5);
+  assert.equal(small.sampledAhead, 1);
 });

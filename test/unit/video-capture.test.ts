@@ -10,6 +10,7 @@ import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { CaptureResult, RunContext, SampleResult } from '../../src/pipeline/types.js';
 import type { SampleManifest } from '../../src/sampling/manifest.js';
+import { sampledAheadStats } from '../../src/sampling/sample-step.js';
 import { captureWorkDir } from '../../src/video/capture-step.js';
 import { decodeFrames } from '../../src/video/decode.js';
 import { muxedVideoFrames, recordSource } from '../../src/video/record.js';
@@ -79,7 +80,8 @@ function ctxFor(source: string, extra: Record<string, unknown> = {}): { deps: Ac
 }
 
 test('capture and sample activities: heartbeats, stored artifacts, work dir cleaned', async () => {
-  const { deps, ctx } = ctxFor(clip);
+  // the whole of a 3 s file (a window shorter than the file is not sampled ahead)
+  const { deps, ctx } = ctxFor(await cutDemo(fx.dir, 'three.avi', { seconds: 3 }), { capture: { fps: 10 } });
   const env = new MockActivityEnvironment();
   const beats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => beats.push(d));
@@ -89,7 +91,12 @@ test('capture and sample activities: heartbeats, stored artifacts, work dir clea
   await deps.store.verify(captured.clip);
   assert.ok(beats.length > 0 && beats.every((b) => typeof (b as { framesSoFar: number }).framesSoFar === 'number'));
   await assert.rejects(stat(captureWorkDir(deps.dataDir, ctx)));
+  // the file was sampled while its clip was recorded (src/sampling/sample-ahead.ts): the capture
+  // heartbeats that sample's progress, and the sample activity takes it
+  assert.ok(beats.some((b) => (b as { sampledAhead?: number }).sampledAhead === 30), JSON.stringify(beats));
+  const taken = sampledAheadStats().taken;
   const sampled: SampleResult = await env.run(() => makeSampleActivities(deps).sample(ctx, captured));
+  assert.equal(sampledAheadStats().taken, taken + 1);
   assert.equal(sampled.frames.kind, 'frames');
   assert.equal(sampled.decoded, 30);
   assert.ok(sampled.selected > 0 && sampled.selected <= 5);
@@ -131,9 +138,12 @@ test('capture activity retried after a crash continues from the finished segment
   const env = new MockActivityEnvironment({ heartbeatDetails: { framesSoFar: 20, segmentsDone: 2 } });
   const beats: Array<{ segmentsDone: number }> = [];
   env.on('heartbeat', (d: { segmentsDone: number }) => beats.push(d));
+  const kept = sampledAheadStats().kept;
   const captured: CaptureResult = await env.run(() => makeCaptureActivities(deps).capture(ctx));
   assert.equal(captured.frames, 30);
   assert.equal(captured.seconds, 3);
+  // recording only the rest of the window: no sample ahead (it would miss the finished segments)
+  assert.equal(sampledAheadStats().kept, kept);
   assert.ok(beats.length > 0 && beats.every((b) => b.segmentsDone >= 2), JSON.stringify(beats));
   const frames: number[] = [];
   await decodeFrames({ source: await deps.store.localPath(captured.clip) }, (f) => frames.push(f.index));

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
+import { cameraSchema, type CameraConfig } from '../../src/config/schema.js';
+import { captureAndSample } from '../../src/sampling/pipeline.js';
+import { captureSamplingAhead, samplesAhead } from '../../src/sampling/sample-ahead.js';
+import { sampleCapture, sampledAheadStats } from '../../src/sampling/sample-step.js';
+import { SourceInvalidError } from '../../src/video/errors.js';
+import { cutDemo, DEMO_VIDEO, tempDir, truncated } from '../fixtures/clips.js';
+
+const fx = await tempDir('sample-ahead');
+test.after(() => fx.cleanup());
+// 8 s of people walking, 80 frames at 10 fps
+const clip = await cutDemo(fx.dir, 'walk.avi', { start: 20, seconds: 8, width: 384 });
+let n = 0;
+const fresh = (): { store: DirectoryArtifactStore; dataDir: string; workDir: string } => {
+  const dir = path.join(fx.dir, `run-${n++}`);
+  return { store: new DirectoryArtifactStore(path.join(dir, 'store')), dataDir: dir, workDir: path.join(dir, 'cap') };
+};
+async function withAhead<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
+  if (on) delete process.env.AUTOTUNER_SAMPLE_AHEAD;
+  else process.env.AUTOTUNER_SAMPLE_AHEAD = '0';
+  try {
+    return await fn();
+  } finally {
+    delete process.env.AUTOTUNER_SAMPLE_AHEAD;
+  }
+}
+const camera = (o: Record<string, unknown> = {}): CameraConfig => cameraSchema.parse({ id: 'ahead', source: clip, ...o });
+
+test('a local file sampled while its clip is recorded gives the very sample the stored clip gives', async () => {
+  // budget 8 over 80 frames: grid mode, 1 frame in 5 whole; the default budget: every frame whole
+  for (const cam of [camera({ sample: { budget: 8 } }), camera()]) {
+    const before = sampledAheadStats();
+    const ahead = await withAhead(true, () => captureAndSample({ camera: cam, ...fresh(), runKey: 'r1' }));
+    assert.equal(sampledAheadStats().taken, before.taken + 1, 'the sample step took the sample taken ahead');
+    assert.equal(sampledAheadStats().waiting, before.waiting);
+    const after = await withAhead(false, () => captureAndSample({ camera: cam, ...fresh(), runKey: 'r1' }));
+    assert.equal(sampledAheadStats().taken, before.taken + 1, 'turned off: sampled after the capture');
+    // (each recording is its own Matroska file: the container gets a random segment UID)
+    const { clip: _a, ...aheadCapture } = ahead.capture;
+    const { clip: _b, ...afterCapture } = after.capture;
+    assert.deepEqual(aheadCapture, afterCapture);
+    // the same JPEGs and manifest byte for byte: the frames directory's content address is the same
+    assert.equal(ahead.sample.frames.sha256, after.sample.frames.sha256);
+    assert.deepEqual(ahead.manifest, after.manifest);
+    assert.equal(ahead.manifest.stats.decoded, 80);
+    assert.ok(ahead.sample.selected > 0);
+    // the sampling happened in the capture step
+    assert.ok(ahead.timings.sampleSec < ahead.timings.captureSec);
+  }
+});
+
+test('a window shorter than the file is sampled from its clip (a copy and a decode may cut it at different frames)', async () => {
+  const cam = camera({ capture: { seconds: 3 }, sample: { budget: 6 } });
+  const before = sampledAheadStats();
+  const r = await captureAndSample({ camera: cam, ...fresh() });
+  assert.equal(sampledAheadStats().kept, before.kept);
+  assert.equal(r.manifest.stats.decoded, 30);
+  assert.ok(r.sample.selected > 0 && r.sample.selected <= 6);
+});
+
+test('the sample step takes a sample taken ahead only with its own run, settings and clip', async () => {
+  const cam = camera({ sample: { budget: 8 } });
+  const { store, dataDir, workDir } = fresh();
+  const captured = await captureSamplingAhead({ camera: cam, store, dataDir, workDir, runKey: 'run-a' });
+  assert.equal(sampledAheadStats().waiting, 1);
+  const taken = sampledAheadStats().taken;
+  // another run's sample step (its background state is another's), other settings: sampled afresh
+  const other = await sampleCapture({ camera: cam, captured, store, dataDir, runKey: 'run-b' });
+  const budget3 = await sampleCapture({ camera: camera({ sample: { budget: 3 } }), captured, store, dataDir, runKey: 'run-a' });
+  assert.equal(sampledAheadStats().taken, taken);
+  assert.ok(budget3.selected <= 3);
+  // its own: taken, once
+  const own = await sampleCapture({ camera: cam, captured, store, dataDir, runKey: 'run-a' });
+  assert.equal(sampledAheadStats().taken, taken + 1);
+  assert.equal(sampledAheadStats().waiting, 0);
+  // the same frames (the manifests differ in what each run compared its background with)
+  const picked = async (frames: { uri: string }): Promise<string[]> => (await readdir(path.join(fileURLToPath(frames.uri), 'images'))).sort();
+  assert.deepEqual(await picked(own.frames), await picked(other.frames));
+
+  // a sample taken ahead whose frames left the store meanwhile: the clip is sampled again
+  const again = await captureSamplingAhead({ camera: cam, store, dataDir, workDir: path.join(dataDir, 'cap2'), runKey: 'run-c' });
+  assert.equal(sampledAheadStats().waiting, 1);
+  const expected = await picked(own.frames);
+  await rm(path.join(store.root, 'trees'), { recursive: true, force: true });
+  const resampled = await sampleCapture({ camera: cam, captured: again, store, dataDir, runKey: 'run-c' });
+  assert.equal(sampledAheadStats().taken, taken + 1);
+  assert.equal(sampledAheadStats().waiting, 0);
+  assert.deepEqual(await picked(resampled.frames), expected);
+});
+
+test('a capture that fails leaves no sample ahead behind', async () => {
+  const cut = await truncated(DEMO_VIDEO, path.join(fx.dir, 'half.avi'), 0.3);
+  const before = sampledAheadStats();
+  const { store, dataDir, workDir } = fresh();
+  await assert.rejects(captureAndSample({ camera: camera({ source: cut }), store, dataDir, workDir }), (e: Error) => {
+    assert.ok(e instanceof SourceInvalidError, `${e.name}: ${e.message}`);
+    return true;
+  });
+  assert.equal(sampledAheadStats().kept, before.kept);
+  assert.equal(sampledAheadStats().waiting, before.waiting);
+  // nothing half-written in the store's scratch
+  assert.deepEqual(await readdir(path.join(store.root, 'tmp')).catch(() => []), []);
+});
+
+test('only local files are sampled ahead', () => {
+  assert.equal(samplesAhead('/videos/cam1.mp4'), true);
+  assert.equal(samplesAhead('relative/cam.mkv'), true);
+  for (const live of ['rtsp://cam/stream', 'http://cam/mjpg', 'https://cdn/live.m3u8', 'udp://239.0.0.1:1234', '/dev/video0', 'file:/videos/a.mp4', 'concat:a.ts|b.ts']) {
+    assert.equal(samplesAhead(live), false, live);
+  }
+  process.env.AUTOTUNER_SAMPLE_AHEAD = '0';
+  try {
+    assert.equal(samplesAhead('/videos/cam1.mp4'), false);
+  } finally {
+    delete process.env.AUTOTUNER_SAMPLE_AHEAD;
+  }
+});

@@ -55,6 +55,10 @@ export function makeCaptureActivities(deps: ActivityDeps) {
             details = { ...details, sampledAhead: p.decoded };
             actx.heartbeat(details);
           },
+          onSampledAhead: (o) => {
+            if (o.kept) actx.log.info('sampled while recording: the sample activity takes it');
+            else actx.log.info('sample taken while recording dropped: the sample activity samples the clip', { reason: o.reason });
+          },
           signal: actx.cancellationSignal,
         });
       } catch (err) {

@@ -31,6 +31,11 @@ export interface CaptureSamplingAheadOptions extends CaptureStepOptions {
   runKey?: string;
   /** progress of the sample taken ahead */
   onSample?: (p: { decoded: number; t: number }) => void;
+  /**
+   * A sample taken ahead was kept for the sample step, or dropped and why (the sample step then
+   * samples the clip): for the activity's log.
+   */
+  onSampledAhead?: (outcome: { kept: true } | { kept: false; reason: string }) => void;
 }
 
 /** Whether a capture of `source` samples ahead: local files (not devices, not URLs), unless turned off. */
@@ -54,6 +59,7 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
   let ahead: Promise<SampleStepResult | null> | null = null;
   let plan: { expectedSeconds: number; clipFps: number; clipWidth: number } | null = null;
   let reencoded = false;
+  let failure = '';
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -103,7 +109,10 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       alwaysGrid: true,
       onProgress: opts.onSample,
       signal: stop.signal,
-    }).catch(() => null);
+    }).catch((err: unknown) => {
+      failure = err instanceof Error ? err.message : String(err);
+      return null;
+    });
   };
 
   let ok = false;
@@ -127,7 +136,21 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       const result = await started;
       // every packet recorded was decoded (no resampling: the counts must agree)
       const allFrames = !result || sampleFps !== captured.fps || result.decoded === captured.frames;
-      if (result && samePlan && allFrames) keepSampledAhead(sampleKey(camera, captured, opts.runKey), result);
+      if (result && samePlan && allFrames) {
+        keepSampledAhead(sampleKey(camera, captured, opts.runKey), result);
+        opts.onSampledAhead?.({ kept: true });
+      } else {
+        const reason = reencoded
+          ? 'the recording fell back to re-encoding'
+          : !samePlan
+            ? `the recorded window (${captured.seconds} s at ${captured.fps} fps, ${captured.width} px) plans otherwise than the file's header (${p.expectedSeconds} s at ${p.clipFps} fps, ${p.clipWidth} px)`
+            : !result
+              ? `it failed: ${redactText(failure, camera.source)}`
+              : `it decoded ${result.decoded} frames where the clip has ${captured.frames}`;
+        opts.onSampledAhead?.({ kept: false, reason });
+        // the sample step samples the clip: its ffmpeg can start loading now
+        warmForClip();
+      }
     }
     return captured;
   } catch (err) {

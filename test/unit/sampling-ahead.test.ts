@@ -9,7 +9,7 @@ import { captureAndSample } from '../../src/sampling/pipeline.js';
 import { captureSamplingAhead, samplesAhead } from '../../src/sampling/sample-ahead.js';
 import { sampleCapture, sampledAheadStats } from '../../src/sampling/sample-step.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
-import { cutDemo, DEMO_VIDEO, tempDir, truncated } from '../fixtures/clips.js';
+import { cutDemo, DEMO_VIDEO, ffmpeg, tempDir, truncated } from '../fixtures/clips.js';
 
 const fx = await tempDir('sample-ahead');
 test.after(() => fx.cleanup());
@@ -91,6 +91,29 @@ test('the sample step takes a sample taken ahead only with its own run, settings
   assert.equal(sampledAheadStats().taken, taken + 1);
   assert.equal(sampledAheadStats().waiting, 0);
   assert.deepEqual(await picked(resampled.frames), expected);
+});
+
+test('a file whose header plans another window (audio outlasting the video) is sampled from its clip, and the capture says why', async () => {
+  // 8 s of video, 9.5 s of audio: the header's duration is the audio's, the clip holds the video's 8 s
+  const longAudio = path.join(fx.dir, 'long-audio.mp4');
+  await ffmpeg(['-i', clip, '-f', 'lavfi', '-i', 'sine=duration=9.5', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', longAudio]);
+  const cam = camera({ source: longAudio, sample: { budget: 8 } });
+  const outcomes: unknown[] = [];
+  const { store, dataDir, workDir } = fresh();
+  const before = sampledAheadStats();
+  const captured = await captureSamplingAhead({ camera: cam, store, dataDir, workDir, runKey: 'r', onSampledAhead: (o) => outcomes.push(o) });
+  assert.equal(captured.seconds, 8);
+  assert.equal(outcomes.length, 1);
+  const [o] = outcomes as Array<{ kept: boolean; reason?: string }>;
+  assert.equal(o!.kept, false);
+  assert.match(o!.reason ?? '', /recorded window \(8 s .* plans otherwise than the file's header \(9\.5 s/);
+  assert.equal(sampledAheadStats().kept, before.kept);
+  // the sample step samples the clip, as with sampling ahead turned off
+  const r = await sampleCapture({ camera: cam, captured, store, dataDir, runKey: 'r' });
+  assert.equal(sampledAheadStats().taken, before.taken);
+  assert.equal(r.decoded, 80);
+  const off = await withAhead(false, () => captureAndSample({ camera: cam, ...fresh(), runKey: 'r' }));
+  assert.deepEqual(r.manifest, off.manifest);
 });
 
 test('a capture that fails leaves no sample ahead behind', async () => {

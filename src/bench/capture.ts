@@ -26,7 +26,13 @@ export interface CaptureBenchResult {
   pipelineFps: number;
   ratio: number;
   peakRssMb: number;
+  /**
+   * Frames of the video at its own rate: what both frame rates count. The pipeline decodes every
+   * one of them (ffmpeg's fps filter drops frames after decoding) and scores `sampledFrames`.
+   */
   frames: number;
+  /** frames scored at the camera's capture.fps (the fps filter's output) */
+  sampledFrames: number;
   ffmpegSeconds: number;
   pipelineSeconds: number;
   /**
@@ -155,6 +161,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   const sampleTimes: number[] = [];
   const startTimes: number[] = [];
   let frames = 0;
+  let sampledFrames = 0;
   let refFrames = 0;
   let selected = 0;
   let candidateStride = 1;
@@ -181,13 +188,16 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
       if (sampledAheadStats().taken > aheadTaken) sampledAhead++;
       captureTimes.push(r.timings.captureSec);
       sampleTimes.push(r.timings.sampleSec);
-      frames = r.sample.decoded;
+      // counted at the video's own rate, like the reference's (a 25 fps camera sampled at 10 fps
+      // still has every frame decoded)
+      frames = r.capture.frames || r.sample.decoded;
+      sampledFrames = r.sample.decoded;
       selected = r.sample.selected;
       candidateStride = r.manifest.stats.candidateStride ?? 1;
       // reference frame count from bytes (native rate, native size)
       refFrames = Math.round(ref.bytes / frameBytesOf(REFERENCE_PIX_FMT, r.capture.width, r.capture.height)) || frames;
       runRatios.push(Math.round((frames / secs / (refFrames / ref.seconds)) * 1000) / 1000);
-      log(`run ${i + 1}/${iterations}: ffmpeg ${ref.seconds.toFixed(2)} s, pipeline ${secs.toFixed(2)} s (${frames} frames, ${selected} selected)`);
+      log(`run ${i + 1}/${iterations}: ffmpeg ${ref.seconds.toFixed(2)} s, pipeline ${secs.toFixed(2)} s (${frames} frames, ${sampledFrames} scored, ${selected} selected)`);
     }
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -203,6 +213,7 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
     // maxRSS is in kilobytes
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     frames,
+    sampledFrames,
     ffmpegSeconds,
     pipelineSeconds,
     captureSeconds: median(captureTimes),

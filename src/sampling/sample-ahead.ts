@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { SampleConfig } from '../config/schema.js';
 import type { CaptureResult } from '../pipeline/types.js';
 import { captureCamera, type CaptureStepOptions } from '../video/capture-step.js';
 import { isLiveSource, type ParsedHeader } from '../video/ffmpeg.js';
@@ -36,6 +37,20 @@ export interface CaptureSamplingAheadOptions extends CaptureStepOptions {
    * samples the clip): for the activity's log.
    */
   onSampledAhead?: (outcome: { kept: true } | { kept: false; reason: string }) => void;
+}
+
+/**
+ * Whether a sample planned with the file header's duration (`headerSeconds`) samples the recorded
+ * window (`recordedSeconds`): where both give the same plan (slots, time blocks, stride) it is
+ * the very sample the clip gives; otherwise the durations must be within half a second or 1 %.
+ * Containers count a window's end differently: an H.264 MP4 with B-frames records two frames longer
+ * than its header says (79.6 s against 79.52), and slots planned over either choose from the same
+ * frames. A header far off (audio that outlasts the video: 9.5 s against 8) would leave the last
+ * slots without frames.
+ */
+export function windowsAgree(headerSeconds: number, recordedSeconds: number, sampleFps: number, cfg: SampleConfig): boolean {
+  if (windowPlan(headerSeconds, sampleFps, cfg) === windowPlan(recordedSeconds, sampleFps, cfg)) return true;
+  return Math.abs(headerSeconds - recordedSeconds) <= Math.max(0.5, 0.01 * recordedSeconds);
 }
 
 /** Whether a capture of `source` samples ahead: local files (not devices, not URLs), unless turned off. */
@@ -125,13 +140,7 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
     if (started && planned) {
       const p = planned;
       const sampleFps = camera.capture.fps ?? captured.fps;
-      // the sample ahead planned its slots and time blocks with the header's duration: it is the
-      // step's where that plan equals the one the recorded window gives
-      const samePlan =
-        !reencoded &&
-        p.clipFps === captured.fps &&
-        p.clipWidth === captured.width &&
-        windowPlan(p.expectedSeconds, sampleFps, camera.sample) === windowPlan(captured.seconds, sampleFps, camera.sample);
+      const samePlan = !reencoded && p.clipFps === captured.fps && p.clipWidth === captured.width && windowsAgree(p.expectedSeconds, captured.seconds, sampleFps, camera.sample);
       if (!samePlan) stop.abort();
       const result = await started;
       // every packet recorded was decoded (no resampling: the counts must agree)
@@ -143,7 +152,7 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
         const reason = reencoded
           ? 'the recording fell back to re-encoding'
           : !samePlan
-            ? `the recorded window (${captured.seconds} s at ${captured.fps} fps, ${captured.width} px) plans otherwise than the file's header (${p.expectedSeconds} s at ${p.clipFps} fps, ${p.clipWidth} px)`
+            ? `the recorded window (${captured.seconds} s at ${captured.fps} fps, ${captured.width} px) differs from the file's header (${p.expectedSeconds} s at ${p.clipFps} fps, ${p.clipWidth} px)`
             : !result
               ? `it failed: ${redactText(failure, camera.source)}`
               : `it decoded ${result.decoded} frames where the clip has ${captured.frames}`;

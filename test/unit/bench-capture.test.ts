@@ -13,6 +13,7 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   const lines: string[] = [];
   const r = await runCaptureBench({ video: clip, iterations: 1, log: (l) => lines.push(l) });
   assert.equal(r.frames, 40, 'the pipeline decoded every frame of the clip');
+  assert.equal(r.sampledFrames, 40, 'a 10 fps clip is scored at its own rate');
   assert.ok(r.selected > 0 && r.selected <= r.frames);
   assert.ok(r.ffmpegFps > 0 && r.pipelineFps > 0);
   assert.ok(Math.abs(r.ratio - r.pipelineFps / r.ffmpegFps) < 2e-3, `ratio ${r.ratio} vs ${r.pipelineFps}/${r.ffmpegFps}`);
@@ -59,4 +60,12 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   const small = await runCaptureBench({ video: clip, iterations: 1, camera: budget4 });
   assert.equal(small.candidateStride, 5);
   assert.equal(small.sampledAhead, 1);
+  // a 25 fps video sampled at the default 10 fps: both rates count the video's own frames (the
+  // pipeline decodes all of them), not the 10 fps it scores
+  const fast = await cutDemo(tmp.dir, 'fast.avi', { start: 10, seconds: 2, width: 192, fps: 25 });
+  const f = await runCaptureBench({ video: fast, iterations: 1 });
+  assert.equal(f.frames, 50);
+  assert.equal(f.sampledFrames, 20);
+  assert.equal(Math.round(f.ffmpegFps * f.ffmpegSeconds), 50);
+  assert.ok(Math.abs(f.pipelineFps - 50 / f.pipelineSeconds) < 0.1, `${f.pipelineFps} vs 50 / ${f.pipelineSeconds}`);
 });

@@ -54,6 +54,28 @@ test('a local file sampled while its clip is recorded gives the very sample the 
   }
 });
 
+test('an H.264 MP4 with B-frames, whose recorded window ends two frames after its header says, is sampled ahead', async () => {
+  // 8 s at 25 fps with B-frames: the clip's window is 8.08 s, the header's 8.0 s
+  const mp4 = path.join(fx.dir, 'bframes.mp4');
+  await ffmpeg(['-i', clip, '-vf', 'fps=25', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-g', '50', '-pix_fmt', 'yuv420p', mp4]);
+  const cam = camera({ source: mp4, sample: { budget: 8 } });
+  const outcomes: Array<{ kept: boolean; reason?: string }> = [];
+  const { store, dataDir, workDir } = fresh();
+  const before = sampledAheadStats();
+  const captured = await captureSamplingAhead({ camera: cam, store, dataDir, workDir, onSampledAhead: (o) => outcomes.push(o) });
+  assert.equal(captured.frames, 200);
+  assert.notEqual(captured.seconds, 8, 'the recorded window differs from the header (else this tests nothing)');
+  assert.deepEqual(outcomes, [{ kept: true }]);
+  const ahead = await sampleCapture({ camera: cam, captured, store, dataDir });
+  assert.equal(sampledAheadStats().taken, before.taken + 1);
+  // the same frames decoded (resampled to 10 fps) as from the clip, and a sample of them as full
+  const off = await withAhead(false, () => captureAndSample({ camera: cam, ...fresh() }));
+  assert.equal(ahead.decoded, 80);
+  assert.equal(ahead.decoded, off.sample.decoded);
+  assert.equal(ahead.manifest.stats.candidateStride, off.manifest.stats.candidateStride);
+  assert.equal(ahead.selected, off.sample.selected);
+});
+
 test('a window shorter than the file is sampled from its clip (a copy and a decode may cut it at different frames)', async () => {
   const cam = camera({ capture: { seconds: 3 }, sample: { budget: 6 } });
   const before = sampledAheadStats();
@@ -106,7 +128,7 @@ test('a file whose header plans another window (audio outlasting the video) is s
   assert.equal(outcomes.length, 1);
   const [o] = outcomes as Array<{ kept: boolean; reason?: string }>;
   assert.equal(o!.kept, false);
-  assert.match(o!.reason ?? '', /recorded window \(8 s .* plans otherwise than the file's header \(9\.5 s/);
+  assert.match(o!.reason ?? '', /recorded window \(8 s .* differs from the file's header \(9\.5 s/);
   assert.equal(sampledAheadStats().kept, before.kept);
   // the sample step samples the clip, as with sampling ahead turned off
   const r = await sampleCapture({ camera: cam, captured, store, dataDir, runKey: 'r' });

@@ -169,8 +169,14 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
   let sampledAhead = 0;
   const runRatios: number[] = [];
   try {
-    const store = new DirectoryArtifactStore(path.join(root, 'artifacts'));
     for (let i = 0; i < iterations; i++) {
+      // Each run stores into an empty store, as a camera's next window does: its frames are new, so
+      // the tree is renamed into place. (The same video every run would otherwise find its frames
+      // stored already from the second run on, and take a path no camera's runs take: check the
+      // stored tree, delete the scratch copy.) The camera's background state is kept across runs,
+      // as a camera's is.
+      const storeDir = path.join(root, `artifacts-${i}`);
+      const store = new DirectoryArtifactStore(storeDir);
       const ref = await bareDecode(ffmpeg.path, video);
       if (!reference) {
         reference = `bare ffmpeg decode to raw ${REFERENCE_PIX_FMT} (native pixel format), read through a ${ref.via} into one reused buffer and discarded: the physical limit`;
@@ -198,6 +204,8 @@ export async function runCaptureBench(opts: CaptureBenchOptions = {}): Promise<C
       refFrames = Math.round(ref.bytes / frameBytesOf(REFERENCE_PIX_FMT, r.capture.width, r.capture.height)) || frames;
       runRatios.push(Math.round((frames / secs / (refFrames / ref.seconds)) * 1000) / 1000);
       log(`run ${i + 1}/${iterations}: ffmpeg ${ref.seconds.toFixed(2)} s, pipeline ${secs.toFixed(2)} s (${frames} frames, ${sampledFrames} scored, ${selected} selected)`);
+      // outside the timed part: the next run starts on an empty store
+      await rm(storeDir, { recursive: true, force: true });
     }
   } finally {
     await rm(root, { recursive: true, force: true });

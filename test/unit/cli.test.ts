@@ -51,6 +51,26 @@ test('help loads no command code: no Temporal SDK, onnxruntime, sharp or config 
   assert.match(r.stderr, /loaded for help: (zod|yaml)/);
 });
 
+test('a numeric option with a bad value is refused at once, naming the option and what it takes', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  const cases: Array<[string[], RegExp]> = [
+    [['bench', 'capture', '--iterations', 'abc'], /--iterations <n>' argument 'abc' is invalid\. expected a whole number of 1 or more/],
+    [['bench', 'capture', '--iterations', '0'], /--iterations <n>' argument '0' is invalid/],
+    [['bench', 'capture', '--iterations', '2.5'], /--iterations <n>' argument '2\.5' is invalid/],
+    [['capture', '--frames', '-3'], /--frames <n>' argument '-3' is invalid/],
+    [['capture', '--seconds', 'soon'], /--seconds <s>' argument 'soon' is invalid\. expected a number above 0/],
+    [['detect', 'x.mp4', '--min-score', '2'], /--min-score <s>' argument '2' is invalid\. expected a number from 0 to 1/],
+    [['edge', 'serve', '--port', '70000'], /--port <port>' argument '70000' is invalid\. expected a port number from 0 to 65535/],
+    [['bench', 'train', '--batch', ''], /--batch <n>' argument '' is invalid/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(args, dir);
+    assert.equal(r.code, 1, `${args.join(' ')}: exit ${r.code}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /NaN|toFixed|TypeError/, args.join(' '));
+  }
+});
+
 test('--version prints the package version', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
   const { version } = JSON.parse(await readFile(path.resolve('package.json'), 'utf8')) as { version: string };

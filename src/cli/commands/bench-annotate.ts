@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { globalOpts, printJson } from '../context.js';
+import { positiveInt } from '../numbers.js';
 
 export function registerBench(bench: Command): void {
   bench
     .command('annotate')
     .description('teacher throughput: the bare ONNX model vs our annotate loop on the same frames, plus the cost of crops and TTA')
     .option('--camera <id>', 'camera whose teacher settings and source to use (default: the first)')
-    .option('--frames <n>', 'frames to time', (v) => Number(v), 20)
+    .option('--frames <n>', 'frames to time', positiveInt, 20)
     .option('--frames-dir <dir>', 'a sampled frames directory (images/ + manifest.json) instead of extracting from the source')
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: { camera?: string; frames: number; framesDir?: string }, cmd: Command) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DEMO_VIDEO } from '../../config/demo-video.js';
 import { globalOpts, printJson } from '../context.js';
+import { positiveInt } from '../numbers.js';
 
 export function registerBench(bench: Command): void {
   bench
@@ -8,7 +9,7 @@ export function registerBench(bench: Command): void {
     .description('capture+sample throughput vs bare ffmpeg decoding of the same video (target ratio >= 0.8)')
     .option('--video <path>', 'video to use', DEMO_VIDEO)
     .option('--camera <id>', 'camera whose capture/sample settings to use (default: built-in defaults)')
-    .option('--iterations <n>', 'alternating runs; medians are reported', (v) => Number(v), 3)
+    .option('--iterations <n>', 'alternating runs of each; medians are reported', positiveInt, 5)
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: { video: string; camera?: string; iterations: number }, cmd: Command) => {
       const g = globalOpts(cmd);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { globalOpts, printJson } from '../context.js';
+import { positiveInt } from '../numbers.js';
 
 export interface TrainBenchResult {
   bareImgPerSec: number;
@@ -40,9 +41,9 @@ export function registerBench(bench: Command): void {
     .description('training throughput: our trainer vs a bare PyTorch loop on the same model, data and device')
     .addOption(new Option('--device <d>').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .addOption(new Option('--amp <mode>', 'mixed precision (auto: fp32, TF32 on CUDA)').choices(['auto', 'off', 'bf16', 'fp16']).default('auto'))
-    .option('--imgsz <n>', 'student input size', (v) => Number(v), 256)
-    .option('--batch <n>', 'batch size', (v) => Number(v), 8)
-    .option('--steps <n>', 'timed steps per side', (v) => Number(v), 12)
+    .option('--imgsz <n>', 'student input size', positiveInt, 256)
+    .option('--batch <n>', 'batch size', positiveInt, 8)
+    .option('--steps <n>', 'timed steps per side', positiveInt, 12)
     .option('--data <dir>', 'a dataset directory (default: synthetic frames)')
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: { device: string; imgsz: number; batch: number; steps: number; data?: string; amp: string }, cmd: Command) => {

@@ -2,6 +2,7 @@ import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { globalOpts, printJson } from '../context.js';
+import { positiveInt, positiveNumber } from '../numbers.js';
 
 interface CaptureOpts {
   source?: string;
@@ -34,8 +35,8 @@ export function register(program: Command): void {
     .description('capture a window of a camera and sample frames from it, without Temporal (same code as the activities)')
     .option('--source <url>', 'file, rtsp://, http(s):// or device (default: the camera\'s source)')
     .option('--camera <id>', 'camera whose settings to use (default: the first in the config)')
-    .option('--frames <n>', 'stop after this many frames at the capture fps', (v) => Number(v))
-    .option('--seconds <s>', 'stop after this many seconds', (v) => Number(v))
+    .option('--frames <n>', 'stop after this many frames at the capture fps', positiveInt)
+    .option('--seconds <s>', 'stop after this many seconds', positiveNumber)
     .option('--out <dir>', 'also copy the sampled frames (images/ + manifest.json) here')
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: CaptureOpts, cmd: Command) => {

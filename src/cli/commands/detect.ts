@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import type { RgbFrame } from '../../detect/types.js';
 import { loadFor } from '../context.js';
+import { positiveInt, unitInterval } from '../numbers.js';
 
 export function register(program: Command): void {
   program
@@ -12,8 +13,8 @@ export function register(program: Command): void {
     .option('--model <which>', 'deployed | pretrained | teacher | VERSION (v3) | PATH to an ONNX model', 'deployed')
     .option('--source <url>', 'video file or stream (default: the camera source)')
     .option('--out <file>', 'CSV file (default: stdout)')
-    .option('--frames <n>', 'stop after this many frames', (v) => Number(v))
-    .option('--min-score <s>', 'drop detections below this score', (v) => Number(v), 0.25)
+    .option('--frames <n>', 'stop after this many frames', positiveInt)
+    .option('--min-score <s>', 'drop detections below this score', unitInterval, 0.25)
     .action(async (o: { camera: string; model: string; source?: string; out?: string; frames?: number; minScore: number }, cmd: Command) => {
       const loaded = await loadFor(cmd);
       const [{ findCamera }, { resolveDetector }, { decodeFrames }, { makeDeps }] = await Promise.all([

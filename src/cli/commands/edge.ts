@@ -1,6 +1,7 @@
 /** `autotuner edge serve [--site NAME] [--port P]`: the edge runtime for the cameras of one site. */
 import path from 'node:path';
 import { Command } from 'commander';
+import { port, positiveInt } from '../numbers.js';
 
 export function edgeCommand(): Command {
   const edge = new Command('edge').description('edge runtime');
@@ -8,8 +9,8 @@ export function edgeCommand(): Command {
     .command('serve')
     .description('run the deployed models on the live sources, hot-reloading on deploy; HTTP on 127.0.0.1')
     .option('--site <name>', 'only cameras of this site', 'default')
-    .option('--port <port>', 'HTTP port', (v) => Number(v), 8090)
-    .option('--threads <n>', 'onnxruntime intra-op threads per camera', (v) => Number(v), 1)
+    .option('--port <port>', 'HTTP port (0: any free one)', port, 8090)
+    .option('--threads <n>', 'onnxruntime intra-op threads per camera', positiveInt, 1)
     .action(async (opts: { site: string; port: number; threads: number }, cmd: Command) => {
       const { config: configPath } = cmd.optsWithGlobals() as { config?: string };
       const [{ loadConfig }, { readCurrent }, { startEdgeServer }] = await Promise.all([

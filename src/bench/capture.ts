@@ -97,11 +97,15 @@ async function bareDecode(ffmpegPath: string, video: string): Promise<{ seconds:
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(ffmpegPath, ['-hide_banner', '-nostdin', '-v', 'error', ...inputArgs(video), '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', REFERENCE_PIX_FMT, 'pipe:1'], {
-      stdio: ['ignore', channel ? channel.childEnd : 'pipe', 'inherit'],
+      stdio: ['ignore', channel ? channel.childEnd : 'pipe', 'pipe'],
     });
   } finally {
     channel?.childEnd.destroy();
   }
+  // -v error: only what went wrong, for the message below
+  let errors = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (s: string) => void (errors = (errors + s).slice(-2000)));
   const read = channel
     ? new Promise<void>((resolve) => {
         channel.reader.once('close', () => resolve());
@@ -119,7 +123,10 @@ async function bareDecode(ffmpegPath: string, video: string): Promise<{ seconds:
     child.once('close', resolve);
   });
   await read;
-  if (code !== 0) throw new Error(`reference ffmpeg decode of ${video} failed (exit ${code})`);
+  if (code !== 0) {
+    const why = errors.trim().split('\n').pop() ?? '';
+    throw new Error(`reference ffmpeg decode of ${video} failed (exit ${code})${why ? `: ${why}` : ''}; bench capture needs a readable video (--video PATH)`);
+  }
   // the send buffer decides how far ffmpeg may write ahead of the reads: on a host that caps it the ratio is not comparable
   const via = channel ? `socket channel (send buffer ${channel.sendBuffer.bytes ? `${(channel.sendBuffer.bytes / (1 << 20)).toFixed(1)} MB, ${channel.sendBuffer.outcome}` : 'kernel default'})` : 'pipe';
   return { seconds: (performance.now() - t0) / 1000, bytes, via };

@@ -69,3 +69,12 @@ test('bench capture: both sides decode the same frames; the ratio is pipeline fp
   assert.equal(Math.round(f.ffmpegFps * f.ffmpegSeconds), 50);
   assert.ok(Math.abs(f.pipelineFps - 50 / f.pipelineSeconds) < 0.1, `${f.pipelineFps} vs 50 / ${f.pipelineSeconds}`);
 });
+
+test('bench capture: a video that cannot be read is named, with why and what to pass', async () => {
+  const missing = `${tmp.dir}/missing.avi`;
+  await assert.rejects(runCaptureBench({ video: missing, iterations: 1 }), (e: Error) => {
+    assert.ok(e.message.includes(missing), e.message);
+    assert.match(e.message, /failed \(exit \d+\): .*No such file or directory.*; bench capture needs a readable video \(--video PATH\)/);
+    return true;
+  });
+});

@@ -71,6 +71,23 @@ test('a numeric option with a bad value is refused at once, naming the option an
   }
 });
 
+test('tune --set is checked against the config before anything connects to Temporal', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
+  // a port nothing listens on: a check made after connecting would fail on the connection instead
+  const env = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  const bad = await cli(['tune', 'demo', '--set', '{"sample":{"budget":0}}'], dir, env);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--set: invalid overrides for camera demo: sample\.budget: /);
+  assert.doesNotMatch(bad.stderr, /Temporal server/);
+  const unknown = await cli(['tune', 'demo', '--set', '{"epochs":3}'], dir, env);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /--set: unknown override\(s\) epochs: tuneCamera accepts cameraId plus source, classes, capture, sample, teacher, student, gate/);
+  // a valid one gets as far as the connection
+  const good = await cli(['tune', 'demo', '--set', '{"student":{"epochs":3}}'], dir, env);
+  assert.equal(good.code, 1);
+  assert.match(good.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1/);
+});
+
 test('--version prints the package version', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-'));
   const { version } = JSON.parse(await readFile(path.resolve('package.json'), 'utf8')) as { version: string };

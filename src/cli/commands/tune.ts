@@ -30,10 +30,11 @@ export function register(program: Command): void {
     .option('--set <json>', 'overrides, e.g. \'{"student":{"epochs":3}}\'')
     .action(async (cameraId: string, o: { wait?: boolean; set?: string }, cmd: Command) => {
       const loaded = await loadFor(cmd);
-      const [{ findCamera }, { ensureSearchAttributes }, { startTune, waitForTune }] = await Promise.all([
+      const [{ findCamera }, { ensureSearchAttributes }, { startTune, waitForTune }, { applyOverrides }] = await Promise.all([
         import('../../config/load.js'),
         import('../../client/search-attributes.js'),
         import('../../client/tune.js'),
+        import('../../pipeline/overrides.js'),
       ]);
       findCamera(loaded.config, cameraId);
       const json = globalOpts(cmd).json;
@@ -42,6 +43,12 @@ export function register(program: Command): void {
         if (o.set) overrides = JSON.parse(o.set) as CameraOverrides;
       } catch (err) {
         throw new Error(`--set is not valid JSON (${(err as Error).message}); e.g. --set '{"student":{"epochs":3}}'`);
+      }
+      // checked here against this config, before a run starts (the run checks again with the worker's)
+      try {
+        applyOverrides(findCamera(loaded.config, cameraId), overrides);
+      } catch (err) {
+        throw new Error(`--set: ${(err as Error).message}`);
       }
       await withClient(loaded, async (client, namespace) => {
         await ensureSearchAttributes(client, namespace);

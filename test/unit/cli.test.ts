@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { inferencePlan } from '../../src/detect/providers.js';
+import { cutDemo } from '../fixtures/clips.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/autotuner.js');
@@ -86,6 +87,35 @@ test('tune --set is checked against the config before anything connects to Tempo
   const good = await cli(['tune', 'demo', '--set', '{"student":{"epochs":3}}'], dir, env);
   assert.equal(good.code, 1);
   assert.match(good.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1/);
+});
+
+test('capture samples a camera from the command line and copies the frames to --out, replacing an earlier capture there', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-capture-'));
+  const clip = await cutDemo(dir, 'walk.avi', { start: 20, seconds: 6, width: 384 });
+  const out = path.join(dir, 'out');
+  const run = async (frames: number): Promise<{ sample: { selected: number; decoded: number }; out: string; framesDir: string }> => {
+    const r = await cli(['capture', '--source', clip, '--frames', String(frames), '--out', out, '--json'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { sample: { selected: number; decoded: number }; out: string; framesDir: string };
+  };
+  const first = await run(60);
+  assert.equal(first.sample.decoded, 60);
+  assert.equal(first.out, out);
+  const manifest = async (): Promise<{ frames: Array<{ name: string }> }> => JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as { frames: Array<{ name: string }> };
+  const images = async (): Promise<string[]> => (await readdir(path.join(out, 'images'))).sort();
+  assert.equal((await images()).length, first.sample.selected);
+  assert.deepEqual(await images(), (await manifest()).frames.map((f) => `${f.name}.jpg`).sort());
+  // a shorter capture into the same --out: only its frames are there, none left from the first
+  const second = await run(10);
+  assert.equal(second.sample.decoded, 10);
+  assert.ok(second.sample.selected < first.sample.selected);
+  assert.deepEqual(await images(), (await manifest()).frames.map((f) => `${f.name}.jpg`).sort());
+  // --out naming a file is refused before anything is captured
+  const file = path.join(dir, 'walk.avi');
+  const bad = await cli(['capture', '--source', clip, '--frames', '10', '--out', file], dir);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--out .*walk\.avi is a file: give a directory/);
+  assert.doesNotMatch(bad.stderr, /capture: \d+ frames/);
 });
 
 test('--version prints the package version', async () => {

@@ -1,4 +1,4 @@
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { globalOpts, printJson } from '../context.js';
@@ -29,6 +29,17 @@ function progress(): { update(text: string): void; done(): void } {
   };
 }
 
+/** `--out`, resolved and made (with its parents) when missing; refused when it is a file or cannot be made. */
+async function outDir(given: string): Promise<string> {
+  const out = path.resolve(given);
+  const st = await stat(out).catch(() => null);
+  if (st && !st.isDirectory()) throw new Error(`--out ${out} is a file: give a directory (it is made when missing)`);
+  await mkdir(out, { recursive: true }).catch((err: Error) => {
+    throw new Error(`--out ${out} cannot be made: ${err.message}`);
+  });
+  return out;
+}
+
 export function register(program: Command): void {
   program
     .command('capture')
@@ -37,10 +48,12 @@ export function register(program: Command): void {
     .option('--camera <id>', 'camera whose settings to use (default: the first in the config)')
     .option('--frames <n>', 'stop after this many frames at the capture fps', positiveInt)
     .option('--seconds <s>', 'stop after this many seconds', positiveNumber)
-    .option('--out <dir>', 'also copy the sampled frames (images/ + manifest.json) here')
+    .option('--out <dir>', 'also copy the sampled frames (images/ + manifest.json) here, replacing an earlier capture\'s')
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: CaptureOpts, cmd: Command) => {
       const g = globalOpts(cmd);
+      // checked before the capture, not after it: a bad --out must not cost a capture
+      const out = o.out ? await outDir(o.out) : undefined;
       const [{ findCamera, loadConfig }, { cameraSchema }, { captureAndSample }, { redactText }, { makeDeps }] = await Promise.all([
         import('../../config/load.js'),
         import('../../config/schema.js'),
@@ -69,10 +82,10 @@ export function register(program: Command): void {
       });
       p.done();
       const framesDir = await deps.store.localPath(r.sample.frames);
-      let out: string | undefined;
-      if (o.out) {
-        out = path.resolve(o.out);
-        await mkdir(out, { recursive: true });
+      if (out) {
+        // this capture's frames only: an earlier capture's images/ and manifest.json there are replaced
+        await rm(path.join(out, 'images'), { recursive: true, force: true });
+        await rm(path.join(out, 'manifest.json'), { force: true });
         await cp(framesDir, out, { recursive: true });
       }
       const secs = (Date.now() - t0) / 1000;

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { inferencePlan } from '../../src/detect/providers.js';
-import { cutDemo } from '../fixtures/clips.js';
+import { cutDemo, ffmpeg } from '../fixtures/clips.js';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/autotuner.js');
@@ -116,6 +116,36 @@ test('capture samples a camera from the command line and copies the frames to --
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--out .*walk\.avi is a file: give a directory/);
   assert.doesNotMatch(bad.stderr, /capture: \d+ frames/);
+});
+
+test('Ctrl-C stops a capture, its ffmpegs and everything it was writing', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-sigint-'));
+  const clip = await cutDemo(dir, 'walk.avi', { start: 20, seconds: 6, width: 384 });
+  // 10 minutes: long enough that the interrupt lands while it is captured and sampled
+  const long = path.join(dir, 'long.avi');
+  await ffmpeg(['-stream_loop', '99', '-i', clip, '-c', 'copy', long]);
+  const child = spawn(process.execPath, [BIN, 'capture', '--source', long], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  const started = new Promise<void>((resolve) => child.stderr.on('data', (s: string) => ((stderr += s), /capture: \d+ frames|sample: \d+ frames/.test(stderr) && resolve())));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await started;
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /autotuner: capture interrupted \(Ctrl-C\)/);
+  // no segments, no scratch frames, no ffmpeg still reading the video
+  assert.deepEqual(await readdir(path.join(dir, '.autotuner', 'capture')).catch(() => []), []);
+  assert.deepEqual(await readdir(path.join(dir, '.autotuner', 'artifacts', 'tmp')).catch(() => []), []);
+  if (process.platform === 'linux') {
+    const reading: string[] = [];
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (cmd.includes(long) && !/^\d+ \(.*\) Z /.test(stat)) reading.push(pid);
+    }
+    assert.deepEqual(reading, []);
+  }
 });
 
 test('--version prints the package version', async () => {

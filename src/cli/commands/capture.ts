@@ -71,15 +71,36 @@ export function register(program: Command): void {
       const deps = makeDeps(loaded.config, loaded.dir);
       const p = progress();
       const t0 = Date.now();
-      const r = await captureAndSample({
-        camera,
-        store: deps.store,
-        dataDir: deps.dataDir,
-        workDir: path.join(deps.dataDir, 'capture', `cli-${camera.id}-${process.pid}-${t0}`),
-        runKey: `cli-${t0}`,
-        onCapture: (c) => p.update(`capture: ${c.framesSoFar} frames, ${c.seconds.toFixed(1)} s recorded`),
-        onSample: (s) => p.update(`sample: ${s.decoded} frames decoded (t=${s.t.toFixed(1)} s)`),
-      });
+      // Nothing resumes a command-line capture (an activity's retry does resume its own): its
+      // segments go with it, failed or not. Ctrl-C stops the capture and its ffmpegs (they run in
+      // their own process group) and removes what it wrote; a second Ctrl-C exits at once.
+      const workDir = path.join(deps.dataDir, 'capture', `cli-${camera.id}-${process.pid}-${t0}`);
+      const interrupted = new AbortController();
+      const onSigint = (): void => interrupted.abort(new Error('capture interrupted (Ctrl-C)'));
+      process.once('SIGINT', onSigint);
+      let r: Awaited<ReturnType<typeof captureAndSample>>;
+      try {
+        r = await captureAndSample({
+          camera,
+          store: deps.store,
+          dataDir: deps.dataDir,
+          workDir,
+          runKey: `cli-${t0}`,
+          onCapture: (c) => p.update(`capture: ${c.framesSoFar} frames, ${c.seconds.toFixed(1)} s recorded`),
+          onSample: (s) => p.update(`sample: ${s.decoded} frames decoded (t=${s.t.toFixed(1)} s)`),
+          signal: interrupted.signal,
+        });
+      } catch (err) {
+        p.done();
+        if (interrupted.signal.aborted) {
+          process.exitCode = 130;
+          throw interrupted.signal.reason as Error;
+        }
+        throw err;
+      } finally {
+        process.off('SIGINT', onSigint);
+        await rm(workDir, { recursive: true, force: true });
+      }
       p.done();
       const framesDir = await deps.store.localPath(r.sample.frames);
       if (out) {

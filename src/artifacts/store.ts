@@ -33,7 +33,8 @@ export interface PutOptions {
  * under it (a sample step's scratch gets its JPEGs in images/, so its own mtime stays that of its
  * start). Infinity when it cannot be read: nothing is removed on a doubt.
  */
-async function newestChange(p: string): Promise<number> {
+/** The newest mtime of `p` and, for a directory, of its entries (Infinity when `p` is gone). */
+export async function newestChange(p: string): Promise<number> {
   const st = await stat(p).catch(() => null);
   if (!st) return Infinity;
   if (!st.isDirectory()) return st.mtimeMs;

@@ -1,6 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { DirectoryArtifactStore } from '../artifacts/store.js';
+import { newestChange, type DirectoryArtifactStore } from '../artifacts/store.js';
 import type { CameraConfig } from '../config/schema.js';
 import type { CaptureResult } from '../pipeline/types.js';
 import type { ParsedHeader } from './ffmpeg.js';
@@ -26,6 +26,26 @@ export interface CaptureStepOptions {
 export function captureWorkDir(dataDir: string, key: { workflowId: string; runId: string }): string {
   const safe = (s: string): string => s.replace(/[^a-zA-Z0-9_.-]/g, '_');
   return path.join(dataDir, 'capture', `${safe(key.workflowId)}-${safe(key.runId)}`);
+}
+
+/**
+ * Remove capture work directories (`<dataDir>/capture/*`: a run's recorded segments, kept so that a
+ * retried capture resumes) that nothing has written to for `maxAgeMs`. A capture retried past its
+ * outage window (`capture.outageRetryHours`, its schedule-to-close timeout) or a cancelled run
+ * leaves its directory behind, and on an edge disk those pile up: segments are up to 30 s of video
+ * each. The caller picks `maxAgeMs` longer than any camera's window, so a directory a retry may
+ * still resume is never taken. Returns the removed paths.
+ */
+export async function sweepCaptureDirs(dataDir: string, maxAgeMs: number, now = Date.now()): Promise<string[]> {
+  const root = path.join(dataDir, 'capture');
+  const removed: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const dir = path.join(root, name);
+    if ((await newestChange(dir)) > now - maxAgeMs) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 /**

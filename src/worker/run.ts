@@ -5,6 +5,7 @@ import { sitesOf } from '../config/load.js';
 import { edgeTaskQueue, GPU_TASK_QUEUE } from '../temporal/queues.js';
 import { temporalTarget } from '../temporal/connection.js';
 import { makeDeps, REPO_ROOT, type ActivityDeps } from './deps.js';
+import { sweepCaptureDirs } from '../video/capture-step.js';
 import { makeControlActivities } from '../../activities/control.js';
 import { makeCaptureActivities } from '../../activities/capture.js';
 import { makeSampleActivities } from '../../activities/sample.js';
@@ -57,12 +58,21 @@ export function edgeActivities(deps: ActivityDeps) {
 /** Build the workers of a role: the gpu queue (+ workflows) and/or one edge queue per site. */
 export async function createWorkers(o: WorkerOptions): Promise<{ workers: Worker[]; queues: string[] }> {
   const deps = { ...(o.deps ?? makeDeps(o.loaded.config, o.loaded.dir)), configPath: o.loaded.path };
-  // what runs that crashed (this worker's last life, or others') left in the store's scratch
-  const swept = await deps.store.sweepLeftovers().catch((err: unknown) => {
-    console.warn(`could not clean leftovers in ${deps.store.root}: ${(err as Error).message}`);
-    return [];
-  });
-  if (swept.length) console.log(`removed ${swept.length} leftover(s) of crashed runs from ${deps.store.root}`);
+  // What runs left behind, now and every hour (a worker runs for months): crashed runs' scratch in
+  // the store, and capture segments no retry will resume (past every camera's outage window).
+  const captureMaxAgeMs = (Math.max(6, ...o.loaded.config.cameras.map((c) => c.capture.outageRetryHours)) + 1) * 3_600_000;
+  const sweep = async (): Promise<void> => {
+    const warn = (where: string) => (err: unknown): string[] => {
+      console.warn(`could not clean leftovers in ${where}: ${(err as Error).message}`);
+      return [];
+    };
+    const swept = await deps.store.sweepLeftovers().catch(warn(deps.store.root));
+    if (swept.length) console.log(`removed ${swept.length} leftover(s) of crashed runs from ${deps.store.root}`);
+    const captures = await sweepCaptureDirs(deps.dataDir, captureMaxAgeMs).catch(warn(path.join(deps.dataDir, 'capture')));
+    if (captures.length) console.log(`removed ${captures.length} capture segment director${captures.length === 1 ? 'y' : 'ies'} no retry will resume from ${path.join(deps.dataDir, 'capture')}`);
+  };
+  await sweep();
+  setInterval(() => void sweep(), 3_600_000).unref();
   const { namespace } = temporalTarget(o.loaded.config);
   const shutdownGraceTime = o.shutdownGraceTime ?? process.env.AUTOTUNER_SHUTDOWN_GRACE ?? '5 minutes';
   const workers: Worker[] = [];

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArtifactIntegrityError, DirectoryArtifactStore, writeFileAtomic } from '../../src/artifacts/store.js';
+import { sweepCaptureDirs } from '../../src/video/capture-step.js';
 
 async function fixture() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
@@ -188,4 +189,32 @@ test('sweepLeftovers removes what crashed runs left (old scratch of dead process
   // nothing left to do the second time; a store that was never written is fine too
   assert.deepEqual(await store.sweepLeftovers(), []);
   assert.deepEqual(await new DirectoryArtifactStore(path.join(dir, 'never-written')).sweepLeftovers(), []);
+});
+
+test('sweepCaptureDirs removes capture segments no retry will resume, and keeps any a retry still may', async () => {
+  const { dir } = await fixture();
+  const dataDir = path.join(dir, 'data-sweep');
+  const hours = (h: number): Date => new Date(Date.now() - h * 3_600_000);
+  const make = async (name: string, files: Record<string, Date>, dirTime: Date): Promise<string> => {
+    const d = path.join(dataDir, 'capture', name);
+    await mkdir(d, { recursive: true });
+    for (const [f, t] of Object.entries(files)) {
+      await writeFile(path.join(d, f), 'x');
+      await utimes(path.join(d, f), t, t);
+    }
+    await utimes(d, dirTime, dirTime);
+    return d;
+  };
+  // a run retried past its outage window: nothing written for 10 h
+  const abandoned = await make('tune_cam1-run-a', { 'seg-00000.mkv': hours(10), 'list-000.csv': hours(10) }, hours(10));
+  // a command-line capture killed long ago
+  const cli = await make('cli-cam1-123-456', { 'seg-00000.mkv': hours(30) }, hours(30));
+  // an outage still being retried: its last segment is an hour old
+  const retrying = await make('tune_cam2-run-b', { 'seg-00000.mkv': hours(9), 'seg-00001.mkv': hours(1) }, hours(9));
+  const removed = await sweepCaptureDirs(dataDir, 7 * 3_600_000);
+  assert.deepEqual(removed.sort(), [abandoned, cli].sort());
+  assert.equal(existsSync(abandoned) || existsSync(cli), false);
+  assert.ok(existsSync(path.join(retrying, 'seg-00001.mkv')));
+  assert.deepEqual(await sweepCaptureDirs(dataDir, 7 * 3_600_000), []);
+  assert.deepEqual(await sweepCaptureDirs(path.join(dir, 'no-data-yet'), 3_600_000), []);
 });

@@ -8,6 +8,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -58,9 +59,14 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
   const stages: StageStatus[] = STAGES.map((stage) => ({ stage, state: 'pending' }));
   const progress: TuneProgress = { cameraId, stage: 'starting', stages, cameraMoved: false, awaitingApproval: false };
   let decision: ApprovalDecision | undefined;
+  // A decision counts only while a candidate waits for it: one sent earlier (during the training,
+  // say) must not approve or reject a model nobody has looked at yet. (Runs started before this
+  // rule, whose histories have no marker for it, keep taking any decision.)
+  const onlyWhileAwaiting = patched('approval-only-while-awaiting');
   setHandler(progressQuery, () => progress);
   setHandler(approvalSignal, (d) => {
-    decision = d;
+    if (progress.awaitingApproval || !onlyWhileAwaiting) decision = d;
+    else log.warn('approval signal ignored: no candidate waits for approval', { stage: progress.stage, approve: d.approve, by: d.by });
   });
   upsertSearchAttributes([
     { key: SA_CAMERA, value: cameraId },

@@ -134,6 +134,9 @@ test('a second tuning of the same camera is refused while one runs; --wait attac
 
 test('manual approval: the run waits for the approval signal and a rejection keeps the model off the edge', async () => {
   const started = await startTune(env.client, 'itest', { ...TINY, gate: { manualApproval: true, minGain: -1, maxLatencyRatio: 100 } });
+  // an approval sent before any candidate waits (during the capture) is ignored: it must not approve
+  // the model that comes later (with it honoured, the run would deploy without waiting below)
+  await started.handle.signal('approval', { approve: true, by: 'early', reason: 'nothing to look at yet' });
   const deadline = Date.now() + 5 * 60_000;
   for (;;) {
     const p = await started.handle.query<TuneProgress>('progress');

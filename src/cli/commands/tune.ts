@@ -122,8 +122,23 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why')
     .action(async (cameraId: string, o: { reject?: boolean; reason?: string }, cmd: Command) => {
       const loaded = await loadFor(cmd);
+      const { liveStatus } = await import('../../client/tune.js');
       await withClient(loaded, async (client) => {
-        await client.workflow.getHandle(tuneWorkflowId(cameraId)).signal('approval', {
+        // Say why when nothing waits (the workflow ignores such a decision anyway: it must not
+        // approve a candidate that comes later).
+        let s;
+        try {
+          s = await liveStatus(client, cameraId);
+        } catch (err) {
+          if ((err as Error).name === 'WorkflowNotFoundError') throw new Error(`no tuning of camera "${cameraId}" found (workflow ${tuneWorkflowId(cameraId)}): nothing waits for approval`);
+          throw err;
+        }
+        if (s.status !== 'RUNNING') throw new Error(`the tuning of ${cameraId} (${s.workflowId}, run ${s.runId}) is ${s.status.toLowerCase()}: nothing waits for approval`);
+        if (!s.progress) throw new Error(`no worker answers for the tuning of ${cameraId}, so whether a candidate waits cannot be told; try again when a worker runs`);
+        if (!s.progress.awaitingApproval) {
+          throw new Error(`no candidate of ${cameraId} waits for approval yet (stage: ${s.progress.stage}); "autotuner status ${cameraId}" shows when one does`);
+        }
+        await client.workflow.getHandle(s.workflowId, s.runId).signal('approval', {
           approve: !o.reject,
           by: process.env.USER ?? 'cli',
           reason: o.reason,

@@ -23,7 +23,7 @@ import torch  # noqa: E402
 
 from autotuner_trainer.data import InMemoryDataset, synthetic_frames  # noqa: E402
 from autotuner_trainer.bench import bench  # noqa: E402
-from autotuner_trainer.train import AMP_CHOICES, resolve_device, seed_all  # noqa: E402
+from autotuner_trainer.train import AMP_CHOICES, CUDA_GRAPH_CHOICES, resolve_device, seed_all  # noqa: E402
 
 
 def main() -> int:
@@ -36,6 +36,7 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--amp", default="auto", choices=AMP_CHOICES, help="auto = fp32 (TF32 on CUDA)")
+    p.add_argument("--cuda-graphs", default="off", choices=CUDA_GRAPH_CHOICES)
     a = p.parse_args()
     device = resolve_device(a.device)
     seed_all(0)
@@ -63,7 +64,7 @@ def main() -> int:
         net, _, _ = load_init(weights, ["person"])
     imgs, labels = synthetic_frames(max(4 * a.batch, 16), a.imgsz)
     ds = InMemoryDataset(imgs, labels, 1, a.imgsz, train=True)
-    res = bench(net, ds, device, a.batch, a.steps, a.warmup, a.workers, a.amp)
+    res = bench(net, ds, device, a.batch, a.steps, a.warmup, a.workers, a.amp, a.cuda_graphs)
     res.update({"device": device.type, "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
                 "imgsz": a.imgsz, "batch": a.batch, "torch": torch.__version__})
     print(json.dumps(res), flush=True)

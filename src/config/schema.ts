@@ -89,6 +89,8 @@ export const studentSchema = z
     amp: z.enum(['auto', 'off', 'bf16', 'fp16']).default('auto'),
     /** bit-reproducible training on CUDA too (deterministic kernels, no cuDNN autotuning; slower). CPU runs always are */
     deterministic: z.boolean().default(false),
+    /** experimental, not yet verified on a GPU: the built-in trainer on CUDA replays each full batch's forward and backward from a CUDA graph (not with fp16). The student is small, so an eager step on a GPU is mostly kernel launches */
+    cudaGraphs: z.boolean().default(false),
     /** the built-in trainer's seed (shuffling, augmentation): change it to see how much of a gain is the run's luck */
     seed: z.number().int().min(0).default(0),
     /** an external trainer honouring the trainer contract; default is the built-in trainer */

@@ -60,9 +60,12 @@ export function trainerArgs(o: TrainerRunOptions): string[] {
 }
 
 /** The built-in trainer's options beyond the contract's, from the camera's `student` config. */
-export function builtinTrainerExtraArgs(student: Pick<StudentConfig, 'batch' | 'lr' | 'amp' | 'deterministic'> & { seed?: number }): string[] {
+export function builtinTrainerExtraArgs(
+  student: Pick<StudentConfig, 'batch' | 'lr' | 'amp' | 'deterministic'> & { seed?: number; cudaGraphs?: boolean },
+): string[] {
   return [
     '--batch', String(student.batch), '--lr', String(student.lr), '--amp', student.amp,
+    ...(student.cudaGraphs ? ['--cuda-graphs', 'on'] : []),
     ...(student.deterministic ? ['--deterministic'] : []),
     ...(student.seed ? ['--seed', String(student.seed)] : []),
   ];

@@ -110,12 +110,16 @@ test('a missing trainer executable is a clear non-retryable error', async () => 
   await assert.rejects(runTrainer(base(dir, ['/no/such/trainer'])), (e: Error) => e instanceof TrainerError && !e.retryable && /cannot start trainer/.test(e.message));
 });
 
-test('student config maps to the built-in trainer flags (deterministic only when asked)', () => {
+test('student config maps to the built-in trainer flags (deterministic and CUDA graphs only when asked)', () => {
   const student = studentSchema.parse({});
   assert.deepEqual(builtinTrainerExtraArgs(student), ['--batch', '8', '--lr', '0.0002', '--amp', 'auto']);
   const det = studentSchema.parse({ amp: 'fp16', deterministic: true, batch: 16 });
   assert.deepEqual(builtinTrainerExtraArgs(det), ['--batch', '16', '--lr', '0.0002', '--amp', 'fp16', '--deterministic']);
   assert.deepEqual(builtinTrainerExtraArgs(studentSchema.parse({ seed: 3 })).slice(-2), ['--seed', '3']);
+  // CUDA graphs (experimental) only when asked
+  assert.equal(studentSchema.parse({}).cudaGraphs, false);
+  assert.deepEqual(builtinTrainerExtraArgs(studentSchema.parse({ cudaGraphs: true })).slice(-2), ['--cuda-graphs', 'on']);
+  assert.throws(() => studentSchema.parse({ cudaGraphs: 'on' }));
   assert.throws(() => studentSchema.parse({ seed: -1 }));
 });
 

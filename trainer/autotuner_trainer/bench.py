@@ -13,7 +13,7 @@ import torch
 from .data import DetectionDataset, EpochSampler, InMemoryDataset, batch_images, read_dataset, synthetic_frames
 from .errors import BadInput
 from .loss import centernet_loss
-from .train import AMP_CHOICES, TrainStep, make_loader, make_optimizer, resolve_device, seed_all, to_training_layout
+from .train import AMP_CHOICES, CUDA_GRAPH_CHOICES, TrainStep, make_loader, make_optimizer, resolve_device, seed_all, to_training_layout
 
 
 def add_bench_args(p: argparse.ArgumentParser) -> None:
@@ -27,6 +27,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--workers", type=int, default=-1)
     p.add_argument("--amp", default="auto", choices=AMP_CHOICES)
+    p.add_argument("--cuda-graphs", default="off", choices=CUDA_GRAPH_CHOICES)
 
 
 def build_net(init: str | None, classes: list[str]):  # noqa: ANN201
@@ -44,13 +45,13 @@ def _sync(device: torch.device) -> None:
 
 
 def bench(net: torch.nn.Module, ds: DetectionDataset, device: torch.device, batch: int, steps: int, warmup: int,
-          workers: int, amp_mode: str = "auto") -> dict[str, float | str]:
+          workers: int, amp_mode: str = "auto", cuda_graphs: str = "off") -> dict[str, float | str | bool]:
     to_training_layout(net, device).train()
     # (a) bare loop: one fixed batch already on the device, no data pipeline
     items = [ds[i % len(ds)] for i in range(batch)]
     fixed = {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}
     fixed_images = batch_images(fixed)  # augmented once: the bare loop has no data pipeline at all
-    opt, _ = make_optimizer(net, 1e-5, 1000)
+    opt, _ = make_optimizer(net, 1e-5, 1000, fused=device.type == "cuda")
     amp = TrainStep(net, opt, device, amp_mode)  # same AMP policy for fairness
     for i in range(warmup + steps):
         if i == warmup:
@@ -70,8 +71,8 @@ def bench(net: torch.nn.Module, ds: DetectionDataset, device: torch.device, batc
     _sync(device)
     bare = steps * batch / (time.perf_counter() - t0)
     # (b) trainer path: DataLoader + augmentation + targets + TrainStep (AMP, clipping, NaN check)
-    opt2, _ = make_optimizer(net, 1e-5, 1000)
-    step_fn = TrainStep(net, opt2, device, amp_mode)
+    opt2, _ = make_optimizer(net, 1e-5, 1000, fused=device.type == "cuda")
+    step_fn = TrainStep(net, opt2, device, amp_mode, cuda_graphs)
     sampler = EpochSampler(len(ds), 0)
     loader = make_loader(ds, batch, workers, device, sampler)
     pending: list[torch.Tensor] = []
@@ -90,7 +91,7 @@ def bench(net: torch.nn.Module, ds: DetectionDataset, device: torch.device, batc
     loader_rate = steps * batch / _timed_batches(loader, ds, sampler, device, warmup, steps,
                                                  lambda b: batch_images(step_fn.to_device(b)))
     return {"bareImgPerSec": bare, "trainerImgPerSec": trainer, "ratio": trainer / bare,
-            "loaderImgPerSec": loader_rate, "amp": step_fn.amp_name}
+            "loaderImgPerSec": loader_rate, "amp": step_fn.amp_name, "cudaGraphs": step_fn.graphed is not None}
 
 
 def _timed_batches(loader: Any, ds: DetectionDataset, sampler: EpochSampler, device: torch.device, warmup: int,
@@ -125,7 +126,7 @@ def run_bench(a: argparse.Namespace) -> int:
         ds = InMemoryDataset(imgs, labels, 1, a.imgsz, train=True)
     net = build_net(a.init or _default_init(), classes)
     workers = a.workers if a.workers >= 0 else (4 if device.type == "cuda" else 0)
-    res = bench(net, ds, device, a.batch, a.steps, a.warmup, workers, a.amp)
+    res = bench(net, ds, device, a.batch, a.steps, a.warmup, workers, a.amp, a.cuda_graphs)
     res.update({"device": device.type, "imgsz": a.imgsz, "batch": a.batch})
     print(json.dumps(res), flush=True)
     return 0

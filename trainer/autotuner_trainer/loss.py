@@ -28,34 +28,35 @@ def pred_boxes(wh: torch.Tensor) -> torch.Tensor:
 
 
 def box_loss(wh: torch.Tensor, box: torch.Tensor, box_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    pb = pred_boxes(wh).permute(0, 2, 3, 1).reshape(-1, 4)
-    tb = box.permute(0, 2, 3, 1).reshape(-1, 4).float()
-    wgt = box_w.reshape(-1).float()
-    m = wgt > 0
-    if not bool(m.any()):
-        z = wh.sum() * 0.0
-        return z, z
-    pb, tb, wgt = pb[m], tb[m], wgt[m]
-    ix1, iy1 = torch.maximum(pb[:, 0], tb[:, 0]), torch.maximum(pb[:, 1], tb[:, 1])
-    ix2, iy2 = torch.minimum(pb[:, 2], tb[:, 2]), torch.minimum(pb[:, 3], tb[:, 3])
-    inter = (ix2 - ix1).clamp(min=0) * (iy2 - iy1).clamp(min=0)
-    ap = (pb[:, 2] - pb[:, 0]).clamp(min=0) * (pb[:, 3] - pb[:, 1]).clamp(min=0)
-    at = (tb[:, 2] - tb[:, 0]) * (tb[:, 3] - tb[:, 1])
+    """GIoU and size-normalised L1 over the cells that carry a box target, weighted by box_w.
+
+    Computed densely over every cell and weighted (cells without a target weigh 0), never by selecting
+    the target cells: a boolean selection has a data-dependent size, so it waits for the GPU (a host
+    sync every step) and the CPU could no longer queue the next step's kernels while this one runs."""
+    px1, py1, px2, py2 = pred_boxes(wh).unbind(1)  # each [B,R,R]
+    tx1, ty1, tx2, ty2 = box.float().unbind(1)
+    wgt = box_w.float()
+    has = wgt > 0
+    inter = (torch.minimum(px2, tx2) - torch.maximum(px1, tx1)).clamp(min=0) * \
+        (torch.minimum(py2, ty2) - torch.maximum(py1, ty1)).clamp(min=0)
+    ap = (px2 - px1).clamp(min=0) * (py2 - py1).clamp(min=0)
+    at = (tx2 - tx1) * (ty2 - ty1)
     union = ap + at - inter + 1e-6
-    iou = inter / union
-    ex1, ey1 = torch.minimum(pb[:, 0], tb[:, 0]), torch.minimum(pb[:, 1], tb[:, 1])
-    ex2, ey2 = torch.maximum(pb[:, 2], tb[:, 2]), torch.maximum(pb[:, 3], tb[:, 3])
-    enclose = (ex2 - ex1) * (ey2 - ey1) + 1e-6
-    giou = iou - (enclose - union) / enclose
+    enclose = (torch.maximum(px2, tx2) - torch.minimum(px1, tx1)) * (torch.maximum(py2, ty2) - torch.minimum(py1, ty1)) + 1e-6
+    giou = inter / union - (enclose - union) / enclose
+    tw, th = (tx2 - tx1).clamp(min=1.0), (ty2 - ty1).clamp(min=1.0)
+    l1 = ((px1 - tx1).abs() / tw + (py1 - ty1).abs() / th + (px2 - tx2).abs() / tw + (py2 - ty2).abs() / th) / 4
+    # where(), not a product with the weight: a cell without a target (its enclosing box can be empty,
+    # 0/0) must add exactly 0, not NaN
     norm = wgt.sum().clamp(min=1e-6)
-    l_giou = ((1 - giou) * wgt).sum() / norm
-    size = torch.stack([tb[:, 2] - tb[:, 0], tb[:, 3] - tb[:, 1]] * 2, dim=1).clamp(min=1.0)
-    l_l1 = ((pb - tb).abs() / size).mean(dim=1).mul(wgt).sum() / norm
+    l_giou = torch.where(has, (1 - giou) * wgt, 0.0).sum() / norm
+    l_l1 = torch.where(has, l1 * wgt, 0.0).sum() / norm
     return l_giou, l_l1
 
 
-def centernet_loss(logits: torch.Tensor, wh: torch.Tensor, t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+def centernet_loss(logits: torch.Tensor, wh: torch.Tensor, t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Total loss and its detached parts. The parts stay tensors: reading them (float()) waits for the GPU."""
     l_hm = focal_loss(logits, t["hm"], t["hm_w"])
     l_giou, l_l1 = box_loss(wh, t["box"], t["box_w"])
     total = l_hm + 2.0 * l_giou + 1.0 * l_l1
-    return total, {"hm": float(l_hm.detach()), "giou": float(l_giou.detach()), "l1": float(l_l1.detach())}
+    return total, {"hm": l_hm.detach(), "giou": l_giou.detach(), "l1": l_l1.detach()}

@@ -207,24 +207,33 @@ def _same_pad(size: int, k: int, s: int, d: int = 1) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+_RESIZE_TABLES: dict[tuple[int, int, int, int, str, torch.dtype], tuple[torch.Tensor, ...]] = {}
+
+
+def _resize_tables(in_h: int, in_w: int, out_h: int, out_w: int, device: torch.device,
+                   dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """Source rows/columns and weights of a resize, made once per shape and device: copying them from the
+    host on every forward waited for the GPU each time (and cannot be recorded in a CUDA graph)."""
+    key = (in_h, in_w, out_h, out_w, str(device), dtype)
+    if key not in _RESIZE_TABLES:
+        def axis(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            src = np.arange(n_out, dtype=np.float64) * (n_in / n_out)
+            i0 = np.floor(src).astype(np.int64)
+            i0 = np.minimum(i0, n_in - 1)
+            i1 = np.minimum(i0 + 1, n_in - 1)
+            w = (src - i0).astype(np.float32)
+            return torch.from_numpy(i0), torch.from_numpy(i1), torch.from_numpy(w)
+
+        y0, y1, wy = axis(in_h, out_h)
+        x0, x1, wx = axis(in_w, out_w)
+        _RESIZE_TABLES[key] = (y0.to(device), y1.to(device), x0.to(device), x1.to(device),
+                               wy.to(device, dtype).view(1, 1, -1, 1), wx.to(device, dtype).view(1, 1, 1, -1))
+    return _RESIZE_TABLES[key]
+
+
 def resize_bilinear_asymmetric(x: torch.Tensor, out_h: int, out_w: int) -> torch.Tensor:
     """TF ResizeBilinear(align_corners=False, half_pixel_centers=False): src = dst * in / out."""
-    in_h, in_w = int(x.shape[2]), int(x.shape[3])
-
-    def axis(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        src = np.arange(n_out, dtype=np.float64) * (n_in / n_out)
-        i0 = np.floor(src).astype(np.int64)
-        i0 = np.minimum(i0, n_in - 1)
-        i1 = np.minimum(i0 + 1, n_in - 1)
-        w = (src - i0).astype(np.float32)
-        return torch.from_numpy(i0), torch.from_numpy(i1), torch.from_numpy(w)
-
-    y0, y1, wy = axis(in_h, out_h)
-    x0, x1, wx = axis(in_w, out_w)
-    dev = x.device
-    y0, y1, x0, x1 = y0.to(dev), y1.to(dev), x0.to(dev), x1.to(dev)
-    wy = wy.to(dev, x.dtype).view(1, 1, -1, 1)
-    wx = wx.to(dev, x.dtype).view(1, 1, 1, -1)
+    y0, y1, x0, x1, wy, wx = _resize_tables(int(x.shape[2]), int(x.shape[3]), out_h, out_w, x.device, x.dtype)
     top = x.index_select(2, y0)
     bot = x.index_select(2, y1)
     rows = top + (bot - top) * wy

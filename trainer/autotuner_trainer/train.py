@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from .cuda_graph import GraphedBatchLoss
 from .data import DetectionDataset, EpochSampler, batch_images, read_dataset
 from .errors import BadInput
 from .loss import centernet_loss
@@ -93,15 +94,34 @@ def resolve_amp(name: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
+CUDA_GRAPH_CHOICES = ("off", "on")
+
+
+def resolve_cuda_graphs(name: str, device: torch.device, amp_dtype: torch.dtype | None) -> bool:
+    """Experimental, off by default: not yet verified on a GPU (trainer/README.md, "On a GPU"). `on` takes
+    effect on CUDA only, and not with fp16 (its loss scaling keeps the eager step). Why: cuda_graph.py."""
+    if name not in CUDA_GRAPH_CHOICES:
+        raise BadInput(f"--cuda-graphs must be one of {', '.join(CUDA_GRAPH_CHOICES)}, got {name!r}")
+    if name == "on" and (device.type != "cuda" or amp_dtype == torch.float16):
+        log(f"--cuda-graphs on: ignored on {device.type}{' with fp16' if amp_dtype == torch.float16 else ''}; "
+            "the step runs eagerly")
+        return False
+    return name == "on"
+
+
 class TrainStep:
     """One optimizer step, under autocast when AMP is on (fp16 adds a GradScaler)."""
 
-    def __init__(self, net: TfjsGraphNet, opt: torch.optim.Optimizer, device: torch.device, amp: str = "auto") -> None:
+    def __init__(self, net: TfjsGraphNet, opt: torch.optim.Optimizer, device: torch.device, amp: str = "auto",
+                 cuda_graphs: str = "off") -> None:
         self.net, self.opt, self.device = net, opt, device
         self.amp_dtype = resolve_amp(amp, device)
         # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none
         self.scaler: torch.amp.GradScaler | None = (
             torch.amp.GradScaler(device.type) if self.amp_dtype == torch.float16 else None)
+        self.graphed: GraphedBatchLoss | None = None
+        if resolve_cuda_graphs(cuda_graphs, device, self.amp_dtype):
+            self.graphed = GraphedBatchLoss(net, self.amp_dtype)
 
     @property
     def amp_name(self) -> str:
@@ -126,9 +146,13 @@ class TrainStep:
 
     def __call__(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         self.opt.zero_grad(set_to_none=True)
-        with self.autocast():
-            logits, wh = self.net(batch_images(batch))
-        loss, _ = centernet_loss(logits, wh, batch)
+        loss = self.graphed(batch) if self.graphed is not None else None
+        if loss is not None:
+            loss = loss.clone()  # the graph's output buffer is rewritten by the next replay
+        else:
+            with self.autocast():
+                logits, wh = self.net(batch_images(batch))
+            loss, _ = centernet_loss(logits, wh, batch)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.opt)
@@ -149,11 +173,15 @@ class TrainStep:
         return loss.detach()
 
 
-def make_optimizer(net: TfjsGraphNet, lr: float, total_steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+def make_optimizer(net: TfjsGraphNet, lr: float, total_steps: int,
+                   fused: bool = False) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW + per-step warmup/cosine. fused (CUDA): the whole update in one kernel instead of a dozen
+    multi-tensor launches per step; same arithmetic, and the state dict is the same shape (checkpoints
+    move between fused and unfused runs)."""
     decay = [p for p in net.parameters() if p.ndim > 1]
     no_decay = [p for p in net.parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.999))
+                            lr=lr, betas=(0.9, 0.999), **({"fused": True} if fused else {}))
     min_ratio = 0.05
     warmup = max(1, min(200, total_steps // 10))
 
@@ -191,6 +219,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--amp", default="auto", choices=AMP_CHOICES,
                    help="mixed precision: auto = fp32 (TF32 on CUDA); bf16, or fp16 + loss scaling, on request")
+    p.add_argument("--cuda-graphs", default="off", choices=CUDA_GRAPH_CHOICES,
+                   help="experimental: replay each full batch's forward+backward from a CUDA graph (CUDA, not fp16)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--deterministic", action="store_true",
                    help="bit-reproducible on CUDA too (no cuDNN autotuning, deterministic kernels; slower)")
@@ -227,7 +257,7 @@ def run_train(a: argparse.Namespace) -> int:
     seed_all(a.seed)
     to_training_layout(net, device)
     steps_per_epoch = math.ceil(len(train_frames) / a.batch)
-    opt, sched = make_optimizer(net, a.lr, a.epochs * steps_per_epoch)
+    opt, sched = make_optimizer(net, a.lr, a.epochs * steps_per_epoch, fused=device.type == "cuda")
     start_epoch, best_val, best_epoch, bad_epochs = 0, math.inf, -1, 0
     if state is not None:
         opt.load_state_dict(state["optimizer"])
@@ -248,10 +278,11 @@ def run_train(a: argparse.Namespace) -> int:
     sampler = EpochSampler(len(train_ds), a.seed)
     loader = make_loader(train_ds, a.batch, workers, device, sampler)
     val_loader = make_loader(val_ds, a.batch, 0, device)
-    step_fn = TrainStep(net, opt, device, getattr(a, "amp", "auto"))
+    step_fn = TrainStep(net, opt, device, getattr(a, "amp", "auto"), getattr(a, "cuda_graphs", "off"))
     if state is not None:
         step_fn.load_scaler_state(state.get("scaler"))
     emit({"event": "start", "epochs": a.epochs, "startEpoch": start_epoch, "device": device.type, "amp": step_fn.amp_name,
+          "cudaGraphs": step_fn.graphed is not None,
           "trainImages": len(train_ds), "valImages": len(val_frames), "classes": classes, "imgsz": a.imgsz})
     epochs_this_run = 0
     for epoch in range(start_epoch, a.epochs):

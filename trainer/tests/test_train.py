@@ -24,6 +24,7 @@ def test_train_contract(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
     assert ev[0]["event"] == "start" and ev[0]["trainImages"] == 8 and ev[0]["valImages"] == 2
     assert ev[0]["device"] == DEVICE
     assert ev[0]["amp"] == "off"  # auto: fp32 (TF32 on CUDA), measured faster than autocast for this model
+    assert ev[0]["cudaGraphs"] is False  # experimental, opt-in (--cuda-graphs on)
     epochs = [e for e in ev if e["event"] == "epoch"]
     assert [e["epoch"] for e in epochs] == [1, 2]
     for e in epochs:

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Whole trainer runs on a GPU, timed: what a `train` activity costs there, start-up and first epoch
+included (where the bench's steady-state rates say nothing). Each variant is one real `train` CLI
+process on DATASET (a dataset tree, e.g. a demo run's `.autotuner/artifacts/trees/<hash>`); every
+stdout event is stamped with seconds since the process started. One JSON line per variant.
+
+  python3 trainer/gpu_e2e.py --data DATASET --weights centernet.json [--epochs 12] [VARIANT ...]
+
+Variants: eager (the default step), graphs (--cuda-graphs on), eager-nobench and graphs-nobench (the
+same with cuDNN autotuning off: how much of the first epoch is autotuning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# cuDNN autotuning off, for the -nobench variants: the trainer turns it on in resolve_device
+NO_BENCH = ("import sys, torch, autotuner_trainer.train as t; r = t.resolve_device\n"
+            "def nb(n):\n d = r(n); torch.backends.cudnn.benchmark = False; return d\n"
+            "t.resolve_device = nb\nfrom autotuner_trainer.__main__ import main; sys.exit(main(sys.argv[1:]))")
+VARIANTS = {
+    "eager": ([], False), "graphs": (["--cuda-graphs", "on"], False),
+    "eager-nobench": ([], True), "graphs-nobench": (["--cuda-graphs", "on"], True),
+}
+
+
+def run(variant: str, a: argparse.Namespace) -> dict[str, object]:
+    extra, no_bench = VARIANTS[variant]
+    entry = ["-c", NO_BENCH] if no_bench else ["-m", "autotuner_trainer"]
+    out = os.path.join(a.out, f"e2e-{variant}")
+    cmd = [sys.executable, *entry, "train", "--data", a.data, "--init", a.weights, "--out", out, "--epochs",
+           str(a.epochs), "--imgsz", str(a.imgsz), "--batch", str(a.batch), "--device", a.device, *extra]
+    t0 = time.perf_counter()
+    with open(out + ".err", "w") as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                             env=dict(os.environ, PYTHONPATH=HERE))
+        assert p.stdout is not None
+        events = []
+        for line in p.stdout:
+            if line.strip():
+                e = json.loads(line)
+                e["_t"] = round(time.perf_counter() - t0, 2)
+                events.append(e)
+        rc = p.wait()
+    epochs = [e for e in events if e["event"] == "epoch"]
+    return {"variant": variant, "rc": rc, "wall": round(time.perf_counter() - t0, 2),
+            "startAt": events[0]["_t"] if events else None, "epochDoneAt": [e["_t"] for e in epochs],
+            "epochSeconds": [round(e["seconds"], 2) for e in epochs], "imgPerSec": [round(e["imgPerSec"]) for e in epochs],
+            "valLoss": [round(e["valLoss"], 4) for e in epochs], "last": events[-1]["event"] if events else None,
+            "cudaGraphs": events[0].get("cudaGraphs") if events else None}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True)
+    p.add_argument("--weights", required=True, help="tfjs centernet.json (with its .bin)")
+    p.add_argument("--out", default="/tmp/gpu-e2e")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("variants", nargs="*", default=["eager-nobench", "graphs-nobench", "eager", "graphs"],
+                   choices=sorted(VARIANTS))
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    for v in a.variants:
+        print(json.dumps(run(v, a)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

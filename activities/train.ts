@@ -46,10 +46,12 @@ export function makeTrainActivities(deps: ActivityDeps) {
         stallMs: student.stallMinutes * 60_000,
         onEvent: (ev: TrainerEvent) => {
           if (ev.event === 'start' && typeof ev.startEpoch === 'number') resumedFromEpoch = ev.startEpoch;
-          if (ev.event === 'start' || ev.event === 'epoch') {
+          if (ev.event === 'start' || ev.event === 'epoch' || ev.event === 'progress') {
+            // progress: steps inside an epoch (the built-in trainer's, at most one every 2 s), so a long
+            // epoch shows it is moving in the heartbeat, `status` and the CLI's progress line
             last = { stage: 'train', ...ev };
             beat();
-            activity.log.info(`train ${ev.event}`, ev);
+            if (ev.event !== 'progress') activity.log.info(`train ${ev.event}`, ev);
           }
         },
       };

@@ -93,7 +93,9 @@ export function formatProgressLine(s: LiveStatus): string {
   let detail = '';
   if (act?.details && typeof act.details === 'object') {
     const d = act.details as Record<string, unknown>;
-    if (typeof d.epoch === 'number') detail = ` epoch ${d.epoch}/${d.epochs ?? '?'}${typeof d.loss === 'number' ? ` loss ${d.loss.toFixed(4)}` : ''}`;
+    if (d.event === 'progress' && typeof d.epoch === 'number' && typeof d.step === 'number') {
+      detail = ` epoch ${d.epoch}/${d.epochs ?? '?'} ${d.phase === 'val' ? 'validation' : 'step'} ${d.step}/${d.steps ?? '?'}`;
+    } else if (typeof d.epoch === 'number') detail = ` epoch ${d.epoch}/${d.epochs ?? '?'}${typeof d.loss === 'number' ? ` loss ${d.loss.toFixed(4)}` : ''}`;
     else if (typeof d.done === 'number') detail = ` ${d.done}/${d.total ?? '?'}`;
     else if (typeof d.framesSoFar === 'number') detail = ` ${d.framesSoFar} frames recorded`;
     else if (typeof d.decoded === 'number') detail = ` ${d.decoded} frames scored`;

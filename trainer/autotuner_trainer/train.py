@@ -33,6 +33,28 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+class ProgressEvents:
+    """`progress` events inside an epoch, at most one per `every` seconds: an epoch can take minutes
+    (a big sample on a CPU, the first epoch on a GPU), and the worker's heartbeat, the CLI's progress
+    line and the stall watchdog would otherwise hear nothing until it ends. Counts and wall time only:
+    reading the loss here would wait for the GPU."""
+
+    def __init__(self, epochs: int, every: float) -> None:
+        self.epochs, self.every = epochs, every
+        self.last = time.perf_counter()
+
+    def step(self, epoch: int, phase: str, step: int, steps: int, images: int, seconds: float | None) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        ev: dict[str, Any] = {"event": "progress", "epoch": epoch + 1, "epochs": self.epochs, "phase": phase,
+                              "step": step, "steps": steps, "images": images}
+        if seconds is not None:
+            ev["imgPerSec"] = images / max(seconds, 1e-9)
+        emit(ev)
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -230,6 +252,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=-1, help="DataLoader workers (-1: 0 on cpu, 4 on cuda)")
     p.add_argument("--patience", type=int, default=10, help="early stop after N epochs without val improvement")
     p.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)  # tests: simulate a crash
+    p.add_argument("--progress-seconds", type=float, default=2.0,
+                   help="at most one 'progress' event (step within the epoch) per this many seconds")
 
 
 def run_train(a: argparse.Namespace) -> int:
@@ -281,6 +305,7 @@ def run_train(a: argparse.Namespace) -> int:
     step_fn = TrainStep(net, opt, device, getattr(a, "amp", "auto"), getattr(a, "cuda_graphs", "off"))
     if state is not None:
         step_fn.load_scaler_state(state.get("scaler"))
+    progress = ProgressEvents(a.epochs, getattr(a, "progress_seconds", 2.0))
     emit({"event": "start", "epochs": a.epochs, "startEpoch": start_epoch, "device": device.type, "amp": step_fn.amp_name,
           "cudaGraphs": step_fn.graphed is not None,
           "trainImages": len(train_ds), "valImages": len(val_frames), "classes": classes, "imgsz": a.imgsz})
@@ -305,15 +330,17 @@ def run_train(a: argparse.Namespace) -> int:
                 total += checked_loss(*pending, epoch, a.lr)
             pending = (loss, step, int(batch["image"].shape[0]))
             n_img += pending[2]
+            progress.step(epoch, "train", step + 1, steps_per_epoch, n_img, time.perf_counter() - t0)
         if pending is not None:
             total += checked_loss(*pending, epoch, a.lr)
         train_time = time.perf_counter() - t0
         net.eval()
         vt, vn = 0.0, 0
-        for batch in val_loader:
+        for vstep, batch in enumerate(val_loader):
             batch = step_fn.to_device(batch)
             vt += float(step_fn.eval_loss(batch)) * int(batch["image"].shape[0])
             vn += int(batch["image"].shape[0])
+            progress.step(epoch, "val", vstep + 1, len(val_loader), vn, None)
         val_loss = vt / max(vn, 1)
         if not math.isfinite(val_loss):
             raise BadInput(f"non-finite validation loss at epoch {epoch + 1}")

@@ -89,6 +89,34 @@ def test_amp_bf16_and_off(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
     assert all(t.dtype == torch.float32 for t in ck["tensors"].values() if t.is_floating_point())
 
 
+def test_progress_events_inside_an_epoch(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
+    """Long epochs report their steps (train, then validation) before the epoch event; by default at
+    most one every 2 s, here every step."""
+    rc, ev, err = run_cli("train", "--data", dataset_dir, "--epochs", "1", "--workers", "0", *BASE,
+                          "--progress-seconds", "0", "--out", str(tmp_path / "p"))
+    assert rc == 0, err
+    kinds = [e["event"] for e in ev]
+    assert kinds == ["start", "progress", "progress", "progress", "epoch", "done"], kinds
+    train, val = ev[1:3], ev[3]
+    assert [(e["phase"], e["step"], e["steps"], e["images"]) for e in train] == [("train", 1, 2, 4), ("train", 2, 2, 8)]
+    assert all(e["epoch"] == 1 and e["epochs"] == 1 and e["imgPerSec"] > 0 for e in train)
+    assert (val["phase"], val["step"], val["steps"], val["images"]) == ("val", 1, 1, 2) and "imgPerSec" not in val
+
+
+def test_progress_events_are_throttled(capsys) -> None:  # noqa: ANN001
+    from autotuner_trainer.train import ProgressEvents
+
+    quiet = ProgressEvents(3, every=3600.0)
+    for step in range(1, 50):
+        quiet.step(0, "train", step, 49, step * 8, 1.0)
+    assert capsys.readouterr().out == ""  # nothing until `every` seconds have passed
+    chatty = ProgressEvents(3, every=0.0)
+    chatty.step(1, "train", 5, 9, 40, 2.0)
+    line = json.loads(capsys.readouterr().out)
+    assert line == {"event": "progress", "epoch": 2, "epochs": 3, "phase": "train", "step": 5, "steps": 9,
+                    "images": 40, "imgPerSec": 20.0}
+
+
 def test_nan_guard(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
     rc, ev, _ = run_cli("--data", dataset_dir, "--out", str(tmp_path / "o"), "--epochs", "2", *BASE,
                         "--lr", "1e30")

@@ -65,9 +65,13 @@ def main() -> int:
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--device", default="cuda")
-    p.add_argument("variants", nargs="*", default=["eager-nobench", "graphs-nobench", "eager", "graphs"],
-                   choices=sorted(VARIANTS))
+    p.add_argument("variants", nargs="*", help=f"any of {', '.join(VARIANTS)} (default: all, in that order)")
     a = p.parse_args()
+    # (argparse checks a nargs='*' default against `choices` as one value, so the check is here)
+    unknown = [v for v in a.variants if v not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variant(s) {', '.join(unknown)}: choose from {', '.join(VARIANTS)}")
+    a.variants = a.variants or ["eager-nobench", "graphs-nobench", "eager", "graphs"]
     os.makedirs(a.out, exist_ok=True)
     for v in a.variants:
         print(json.dumps(run(v, a)), flush=True)

@@ -95,7 +95,7 @@ export const studentSchema = z
     seed: z.number().int().min(0).default(0),
     /** an external trainer honouring the trainer contract; default is the built-in trainer */
     command: z.array(z.string()).optional(),
-    /** stop (and retry from the last checkpoint) a trainer that writes nothing for this long: hung, not slow (one epoch must fit) */
+    /** stop (and retry from the last checkpoint) a trainer that writes nothing for this long: hung, not slow (one epoch of a custom trainer must fit; the built-in trainer also reports the steps inside an epoch, so one of its steps must) */
     stallMinutes: z.number().positive().default(60),
   })
   .strict();

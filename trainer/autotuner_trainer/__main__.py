@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import traceback
@@ -62,8 +63,32 @@ def main(argv: list[str] | None = None) -> int:
         raise
     except Exception as ex:  # noqa: BLE001
         traceback.print_exc(file=sys.stderr)
-        print(json.dumps({"event": "error", "message": f"{type(ex).__name__}: {ex}", "retryable": False}), flush=True)
+        message, retryable = unexpected_error(ex, a)
+        print(json.dumps({"event": "error", "message": message, "retryable": retryable}), flush=True)
         return 1
+
+
+def unexpected_error(ex: BaseException, a: argparse.Namespace) -> tuple[str, bool]:
+    """The error event's message and retryability for an exception the trainer did not raise itself.
+
+    Out of memory is retried (from the last checkpoint): on a shared GPU worker another job (a
+    teacher's CUDA session, another camera's training) may hold the memory now and not later; if
+    the run alone does not fit, the retries end with the same message, which says what to lower.
+    A full disk is not retried: someone must free space first. Anything else is a bug or a broken
+    install, which a retry would only repeat."""
+    import torch  # already loaded by whatever failed
+
+    first = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+    sizes = f"student.batch (now {getattr(a, 'batch', '?')}) or student.imgsz (now {getattr(a, 'imgsz', '?')})"
+    if isinstance(ex, torch.OutOfMemoryError):
+        return (f"out of GPU memory ({first}); lower {sizes}, or keep other jobs off this GPU", True)
+    if isinstance(ex, RuntimeError) and "DataLoader worker" in first and "killed" in first:
+        return (f"a data loader worker was killed ({first}): out of host memory? lower {sizes}", True)
+    if isinstance(ex, OSError) and ex.errno == errno.ENOSPC:
+        where = ex.filename or getattr(a, "out", None) or "the output directory"
+        return (f"disk full while writing {where}: free space there, then run again (it resumes from the last checkpoint)",
+                False)
+    return (f"{type(ex).__name__}: {ex}", False)
 
 
 if __name__ == "__main__":

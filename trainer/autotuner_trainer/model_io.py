@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from typing import Any
 
@@ -57,8 +59,20 @@ def model_payload(net: TfjsGraphNet, classes: list[str], imgsz: int) -> dict[str
 
 
 def atomic_save(obj: Any, path: str) -> None:
+    """Checkpoint `obj` at `path` all or nothing: the previous checkpoint there stays whole until the new
+    one is on disk. Serialized in memory first (a few tens of MB), so that a failed write is the
+    OSError it is (a full disk: ENOSPC, naming `path`), not torch's opaque writer error, and the
+    half-written temporary file is removed."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(obj, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(buf.getbuffer())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise OSError(e.errno, e.strerror, path) from e

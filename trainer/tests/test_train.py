@@ -7,6 +7,7 @@ import os
 import shutil
 
 import onnx
+import pytest
 import torch
 
 from conftest import WEIGHTS, run_cli
@@ -164,3 +165,57 @@ def test_bench_cpu() -> None:
     assert rc == 0, err
     r = ev[-1]
     assert r["bareImgPerSec"] > 0 and r["trainerImgPerSec"] > 0 and r["device"] == "cpu"
+
+
+def test_checkpoint_write_failure_keeps_the_previous_checkpoint(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A full disk while checkpointing: the last good checkpoint stays whole, no temporary file is left,
+    and the error is ENOSPC naming the checkpoint (which the error event turns into what to do)."""
+    import builtins
+    import errno
+    from types import SimpleNamespace
+
+    from autotuner_trainer import model_io
+    from autotuner_trainer.__main__ import unexpected_error
+
+    path = str(tmp_path / "last.pt")
+    model_io.atomic_save({"epoch": 1, "w": torch.ones(3)}, path)
+
+    class FullDisk:
+        def __init__(self, f) -> None:  # noqa: ANN001
+            self.f = f
+
+        def __enter__(self):  # noqa: ANN204
+            return self
+
+        def __exit__(self, *exc) -> None:  # noqa: ANN002
+            self.f.close()
+
+        def write(self, data) -> int:  # noqa: ANN001
+            self.f.write(bytes(data)[:100])  # part of it lands, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model_io, "open", lambda p, mode="r": FullDisk(builtins.open(p, mode)), raising=False)
+    with pytest.raises(OSError) as info:
+        model_io.atomic_save({"epoch": 2, "w": torch.zeros(3)}, path)
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC and info.value.filename == path
+    assert os.listdir(tmp_path) == ["last.pt"]  # the half-written temporary file is gone
+    assert torch.load(path, weights_only=False)["epoch"] == 1  # the previous checkpoint is intact
+    message, retryable = unexpected_error(info.value, SimpleNamespace(out=str(tmp_path), batch=8, imgsz=320))
+    assert message.startswith(f"disk full while writing {path}: free space there") and retryable is False
+
+
+def test_out_of_memory_is_retried_with_what_to_lower() -> None:
+    from types import SimpleNamespace
+
+    from autotuner_trainer.__main__ import unexpected_error
+
+    a = SimpleNamespace(out="/x", batch=32, imgsz=512)
+    message, retryable = unexpected_error(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore"), a)
+    assert retryable is True
+    assert message == ("out of GPU memory (CUDA out of memory. Tried to allocate 2.00 GiB); lower student.batch (now 32) "
+                       "or student.imgsz (now 512), or keep other jobs off this GPU")
+    message, retryable = unexpected_error(RuntimeError("DataLoader worker (pid 123) is killed by signal: Killed."), a)
+    assert retryable is True and "out of host memory?" in message
+    message, retryable = unexpected_error(ValueError("a bug"), a)
+    assert (message, retryable) == ("ValueError: a bug", False)

@@ -56,12 +56,25 @@ def _batches(sizes: list[int]) -> list[dict[str, torch.Tensor]]:
     return out
 
 
+@pytest.fixture
+def deterministic_kernels():  # noqa: ANN201
+    """Same kernels in both runs, so the comparison can be tight; the global switches are put back
+    after, so that tests run later in the session (the host-sync test) see the trainer's defaults."""
+    from autotuner_trainer.train import make_deterministic
+
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    make_deterministic()
+    yield
+    torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2], saved[3]
+
+
 @pytest.mark.skipif(DEVICE != "cuda", reason="CUDA graphs need a GPU; gpu_check.sh runs this (AUTOTUNER_TEST_DEVICE=cuda)")
 @pytest.mark.parametrize("amp", ["auto", "bf16"])
-def test_graphed_steps_train_exactly_like_eager_steps(amp: str) -> None:
-    from autotuner_trainer.train import TrainStep, make_deterministic, make_optimizer, to_training_layout
+def test_graphed_steps_train_exactly_like_eager_steps(amp: str, deterministic_kernels: None) -> None:
+    from autotuner_trainer.train import TrainStep, make_optimizer, to_training_layout
 
-    make_deterministic()  # same kernels in both runs, so the comparison can be tight
     device = torch.device("cuda")
     batches = _batches([4, 4, 4, 4, 3, 4])  # a partial batch in between runs eagerly, then replay resumes
     results = []

@@ -7,7 +7,7 @@ stdout event is stamped with seconds since the process started. One JSON line pe
   python3 trainer/gpu_e2e.py --data DATASET --weights centernet.json [--epochs 12] [VARIANT ...]
 
 Variants: eager (the default step), graphs (--cuda-graphs on), eager-nobench and graphs-nobench (the
-same with cuDNN autotuning off: how much of the first epoch is autotuning).
+same with --cudnn-benchmark off: how much of the first epoch is cuDNN autotuning).
 """
 
 from __future__ import annotations
@@ -20,21 +20,16 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# cuDNN autotuning off, for the -nobench variants: the trainer turns it on in resolve_device
-NO_BENCH = ("import sys, torch, autotuner_trainer.train as t; r = t.resolve_device\n"
-            "def nb(n):\n d = r(n); torch.backends.cudnn.benchmark = False; return d\n"
-            "t.resolve_device = nb\nfrom autotuner_trainer.__main__ import main; sys.exit(main(sys.argv[1:]))")
 VARIANTS = {
-    "eager": ([], False), "graphs": (["--cuda-graphs", "on"], False),
-    "eager-nobench": ([], True), "graphs-nobench": (["--cuda-graphs", "on"], True),
+    "eager": [], "graphs": ["--cuda-graphs", "on"],
+    "eager-nobench": ["--cudnn-benchmark", "off"], "graphs-nobench": ["--cuda-graphs", "on", "--cudnn-benchmark", "off"],
 }
 
 
 def run(variant: str, a: argparse.Namespace) -> dict[str, object]:
-    extra, no_bench = VARIANTS[variant]
-    entry = ["-c", NO_BENCH] if no_bench else ["-m", "autotuner_trainer"]
+    extra = VARIANTS[variant]
     out = os.path.join(a.out, f"e2e-{variant}")
-    cmd = [sys.executable, *entry, "train", "--data", a.data, "--init", a.weights, "--out", out, "--epochs",
+    cmd = [sys.executable, "-m", "autotuner_trainer", "train", "--data", a.data, "--init", a.weights, "--out", out, "--epochs",
            str(a.epochs), "--imgsz", str(a.imgsz), "--batch", str(a.batch), "--device", a.device,
            "--progress-seconds", "0", *extra]  # every step stamped: where the first epoch's time goes
     t0 = time.perf_counter()

@@ -243,6 +243,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    help="mixed precision: auto = fp32 (TF32 on CUDA); bf16, or fp16 + loss scaling, on request")
     p.add_argument("--cuda-graphs", default="off", choices=CUDA_GRAPH_CHOICES,
                    help="experimental: replay each full batch's forward+backward from a CUDA graph (CUDA, not fp16)")
+    p.add_argument("--cudnn-benchmark", default="auto", choices=["auto", "off"],
+                   help="cuDNN autotuning (auto: on CUDA unless --deterministic); off to measure what it costs a run")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--deterministic", action="store_true",
                    help="bit-reproducible on CUDA too (no cuDNN autotuning, deterministic kernels; slower)")
@@ -262,6 +264,8 @@ def run_train(a: argparse.Namespace) -> int:
     if a.imgsz % 32 != 0 or a.imgsz < 64:
         raise BadInput("--imgsz must be a multiple of 32 (>= 64)")
     device = resolve_device(a.device)
+    if getattr(a, "cudnn_benchmark", "auto") == "off":
+        torch.backends.cudnn.benchmark = False
     if getattr(a, "deterministic", False):
         make_deterministic()
     classes, train_frames, val_frames = read_dataset(a.data)

@@ -81,6 +81,7 @@ def test_amp_fp16_with_grad_scaler_resumes_exactly(dataset_dir: str, tmp_path) -
 
 def test_amp_bf16_and_off(dataset_dir: str, tmp_path) -> None:  # noqa: ANN001
     rc, ev, err = run_cli("train", "--data", dataset_dir, "--epochs", "1", "--workers", "0", "--amp", "bf16", *BASE,
+                          "--cudnn-benchmark", "off",  # accepted everywhere (a no-op on CPU)
                           "--out", str(tmp_path / "bf16"))
     assert rc == 0, err
     assert ev[0]["amp"] == "bf16" and ev[-1]["event"] == "done"

@@ -86,20 +86,26 @@ export async function liveStatus(client: Client, cameraId: string): Promise<Live
   return { workflowId: desc.workflowId, runId: desc.runId, status: desc.status.name, progress, activities };
 }
 
+/** A running activity's heartbeat details in words ('' when they say nothing we know how to show). */
+export function formatActivityDetails(details: unknown): string {
+  if (!details || typeof details !== 'object') return '';
+  const d = details as Record<string, unknown>;
+  if (d.event === 'progress' && typeof d.epoch === 'number' && typeof d.step === 'number') {
+    return `epoch ${d.epoch}/${d.epochs ?? '?'} ${d.phase === 'val' ? 'validation' : 'step'} ${d.step}/${d.steps ?? '?'}`;
+  }
+  if (typeof d.epoch === 'number') return `epoch ${d.epoch}/${d.epochs ?? '?'}${typeof d.loss === 'number' ? ` loss ${d.loss.toFixed(4)}` : ''}`;
+  if (typeof d.done === 'number') return `${d.done}/${d.total ?? '?'}`;
+  if (typeof d.framesSoFar === 'number') return `${d.framesSoFar} frames recorded`;
+  if (typeof d.decoded === 'number') return `${d.decoded} frames scored`;
+  return '';
+}
+
 export function formatProgressLine(s: LiveStatus): string {
   const p = s.progress;
   const stage = p?.stage ?? s.status;
   const act = s.activities[0];
-  let detail = '';
-  if (act?.details && typeof act.details === 'object') {
-    const d = act.details as Record<string, unknown>;
-    if (d.event === 'progress' && typeof d.epoch === 'number' && typeof d.step === 'number') {
-      detail = ` epoch ${d.epoch}/${d.epochs ?? '?'} ${d.phase === 'val' ? 'validation' : 'step'} ${d.step}/${d.steps ?? '?'}`;
-    } else if (typeof d.epoch === 'number') detail = ` epoch ${d.epoch}/${d.epochs ?? '?'}${typeof d.loss === 'number' ? ` loss ${d.loss.toFixed(4)}` : ''}`;
-    else if (typeof d.done === 'number') detail = ` ${d.done}/${d.total ?? '?'}`;
-    else if (typeof d.framesSoFar === 'number') detail = ` ${d.framesSoFar} frames recorded`;
-    else if (typeof d.decoded === 'number') detail = ` ${d.decoded} frames scored`;
-  }
+  const words = formatActivityDetails(act?.details);
+  const detail = words ? ` ${words}` : '';
   const retry = act && act.attempt > 1 ? ` (attempt ${act.attempt}${act.lastFailure ? `: ${act.lastFailure.split('\n')[0]}` : ''})` : '';
   const done = p?.stages.filter((x) => x.state === 'done').length ?? 0;
   return `[${done}/${p?.stages.length ?? 7}] ${stage}${detail}${retry}`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { formatProgressLine, type LiveStatus } from '../../src/client/tune.js';
+import { formatActivityDetails, formatProgressLine, type LiveStatus } from '../../src/client/tune.js';
 
 const status = (details: unknown, attempt = 1): LiveStatus => ({
   workflowId: 'tune/demo',
@@ -30,4 +30,13 @@ test('the progress line shows a training step inside an epoch, then the finished
   assert.equal(formatProgressLine(status({ done: 7, total: 111 })), '[3/4] train 7/111');
   assert.equal(formatProgressLine(status({ stage: 'train', event: 'epoch', epoch: 1, epochs: 12, loss: 1 }, 2)),
     '[3/4] train epoch 1/12 loss 1.0000 (attempt 2)');
+});
+
+test('activity details in words for `status`; nothing for details it does not know', () => {
+  assert.equal(formatActivityDetails({ stage: 'train', event: 'progress', epoch: 4, epochs: 12, phase: 'train', step: 2, steps: 11 }), 'epoch 4/12 step 2/11');
+  assert.equal(formatActivityDetails({ framesSoFar: 120 }), '120 frames recorded');
+  assert.equal(formatActivityDetails({ decoded: 300 }), '300 frames scored');
+  assert.equal(formatActivityDetails({ stage: 'train', custom: 'x' }), '');
+  assert.equal(formatActivityDetails(undefined), '');
+  assert.equal(formatActivityDetails('text'), '');
 });

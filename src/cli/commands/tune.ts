@@ -72,7 +72,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (cameraId: string, _o, cmd: Command) => {
       const loaded = await loadFor(cmd);
-      const { liveStatus } = await import('../../client/tune.js');
+      const { liveStatus, formatActivityDetails } = await import('../../client/tune.js');
       await withClient(loaded, async (client) => {
         let s;
         try {
@@ -109,7 +109,10 @@ export function register(program: Command): void {
           console.log(`  ${st.state.padEnd(8)} ${st.stage.padEnd(9)} ${st.summary ?? ''}`);
         }
         for (const a of s.activities) {
-          console.log(`  running ${a.type} attempt ${a.attempt}${a.details ? ` ${JSON.stringify(a.details)}` : ''}${a.lastFailure ? `\n    last failure: ${a.lastFailure}` : ''}`);
+          // in words where we know the details (epoch/step, frames), else as they came (a custom trainer's, say)
+          const words = formatActivityDetails(a.details);
+          const details = words || (a.details ? JSON.stringify(a.details) : '');
+          console.log(`  running ${a.type} attempt ${a.attempt}${details ? `: ${details}` : ''}${a.lastFailure ? `\n    last failure: ${a.lastFailure}` : ''}`);
         }
         if (s.progress?.awaitingApproval) console.log(`  waiting for approval: autotuner approve ${cameraId} [--reject]`);
       });

@@ -197,9 +197,9 @@ class TrainStep:
 
 def make_optimizer(net: TfjsGraphNet, lr: float, total_steps: int,
                    fused: bool = False) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW + per-step warmup/cosine. fused (CUDA): the whole update in one kernel instead of a dozen
-    multi-tensor launches per step; same arithmetic, and the state dict is the same shape (checkpoints
-    move between fused and unfused runs)."""
+    """AdamW + per-step warmup/cosine. fused (CUDA): each parameter group's update in one kernel instead
+    of a multi-tensor launch per operation; same arithmetic, and the state dict has the same entries
+    (checkpoints move between fused and unfused runs, tested)."""
     decay = [p for p in net.parameters() if p.ndim > 1]
     no_decay = [p for p in net.parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}],

@@ -51,8 +51,8 @@ export function register(program: Command): void {
         const startLocalWorkers = async () => {
           // The demo prints its own progress line; worker chatter below WARN would bury it.
           // (AUTOTUNER_LOG_LEVEL=INFO brings it back.)
-          const [{ DefaultLogger, Runtime }, { createWorkers }] = await Promise.all([import('@temporalio/worker'), import('../../worker/run.js')]);
-          Runtime.install({ logger: new DefaultLogger((process.env.AUTOTUNER_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+          const [{ installWorkerRuntime }, { createWorkers }] = await Promise.all([import('../../worker/logger.js'), import('../../worker/run.js')]);
+          installWorkerRuntime('WARN');
           const connection = await connectWorker(loaded.config);
           const { workers } = await createWorkers({ loaded, role: 'all', connection, shutdownGraceTime: '10 seconds' });
           const running = workers.map((w) => w.run());

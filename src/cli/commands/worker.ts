@@ -13,7 +13,9 @@ export function register(program: Command): void {
     .option('--shutdown-grace <duration>', 'let running activities finish this long on shutdown (default: $AUTOTUNER_SHUTDOWN_GRACE or 5 minutes)')
     .action(async (o: { role: WorkerRole; site?: string[]; shutdownGrace?: string }, cmd: Command) => {
       const loaded = await loadFor(cmd);
-      const { createWorkers } = await import('../../worker/run.js');
+      const [{ installWorkerRuntime }, { createWorkers }] = await Promise.all([import('../../worker/logger.js'), import('../../worker/run.js')]);
+      // INFO, as the SDK's own default, without the warning every edge worker would print at start
+      installWorkerRuntime('INFO');
       const connection = await connectWorker(loaded.config);
       const { workers, queues } = await createWorkers({ loaded, role: o.role, sites: o.site, connection, shutdownGraceTime: o.shutdownGrace });
       console.error(`worker (${o.role}) polling ${queues.join(', ')}; Ctrl-C stops it after running activities finish`);

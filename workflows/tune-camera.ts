@@ -171,6 +171,7 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
     metrics: {
       candidate: { map50: validated.candidate.map50, map5095: validated.candidate.map5095, latencyMs: validated.candidate.latencyMs },
       baseline: { map50: baseline.map50, map5095: baseline.map5095, latencyMs: baseline.latencyMs, version: baseline.version },
+      pretrained: { map50: validated.pretrained.map50, map5095: validated.pretrained.map5095 },
       gain: validated.gain,
     },
     reason,

@@ -29,6 +29,11 @@ export interface TuneOutcome {
   metrics: {
     candidate: { map50: number; map5095: number; latencyMs: number };
     baseline: { map50: number; map5095: number; latencyMs: number; version: string };
+    /**
+     * The student before any tuning, on the same validation frames: where a deployed model is the
+     * baseline, how far this camera's models have come. (Absent from outcomes of older runs.)
+     */
+    pretrained?: { map50: number; map5095: number };
     gain: number;
   };
   reason: string;

@@ -80,6 +80,10 @@ test('tuneCamera runs capture → sample → annotate → train → validate →
     assert.ok(m.map50 >= 0 && m.map50 <= 1, `mAP in [0,1]: ${m.map50}`);
     assert.ok(m.latencyMs > 0, 'latency measured');
   }
+  // the untuned student is carried in the outcome (what `tune`/`demo` show next to a deployed baseline)
+  const p = outcome.metrics.pretrained;
+  assert.ok(p && p.map50 >= 0 && p.map50 <= 1 && p.map5095 >= 0 && p.map5095 <= p.map50, `pretrained metrics: ${JSON.stringify(p)}`);
+  if (outcome.metrics.baseline.version === 'pretrained') assert.equal(p.map5095, outcome.metrics.baseline.map5095);
   assert.ok(existsSync(outcome.reportPath), `report written at ${outcome.reportPath}`);
 
   const progress = await started.handle.query<TuneProgress>('progress');

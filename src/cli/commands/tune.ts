@@ -7,6 +7,7 @@ import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.j
 export function formatOutcome(o: TuneOutcome): string {
   const c = o.metrics.candidate;
   const b = o.metrics.baseline;
+  const p = o.metrics.pretrained;
   const sign = o.metrics.gain >= 0 ? '+' : '';
   const d = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
   return [
@@ -15,6 +16,10 @@ export function formatOutcome(o: TuneOutcome): string {
     `  mAP@.5:.95    ${b.map5095.toFixed(3)} -> ${c.map5095.toFixed(3)} (${d(c.map5095 - b.map5095)})`,
     `  gate gain     ${sign}${o.metrics.gain.toFixed(3)}`,
     `  latency       ${b.latencyMs.toFixed(1)} ms -> ${c.latencyMs.toFixed(1)} ms`,
+    // against a deployed model the gain is this run's alone: the untuned student shows the whole way
+    ...(p && b.version !== 'pretrained'
+      ? [`  pretrained    mAP@.5:.95 ${p.map5095.toFixed(3)}, mAP@0.5 ${p.map50.toFixed(3)} (the student before any tuning; candidate ${d(c.map5095 - p.map5095)})`]
+      : []),
     `  reason        ${o.reason}`,
     ...(o.cameraMoved ? ['  WARNING       the camera moved during/before this window (see the report)'] : []),
     `  report        ${o.reportPath}`,

@@ -3,7 +3,7 @@ FROM node:20-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg python3 python3-venv && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 COPY trainer/requirements.txt trainer/requirements.txt
 RUN python3 -m venv .venv && .venv/bin/pip install --no-cache-dir -r trainer/requirements.txt
 COPY . .

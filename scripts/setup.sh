@@ -24,7 +24,9 @@ stamp_ok() { [[ -f $1 ]] && [[ $(cat "$1") == "$2" ]]; }
 npm_key=$(sha256sum package.json package-lock.json .npmrc | sha256sum | cut -c1-16)
 if ! stamp_ok node_modules/.autotuner-stamp "$npm_key"; then
   say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # also as the variable onnxruntime-node's postinstall reads itself: npm warns that project configs it
+  # does not know (.npmrc's) stop reaching install scripts in its next major version
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_key" > node_modules/.autotuner-stamp
 fi
 

@@ -101,10 +101,21 @@ export interface WrittenJpeg {
 
 const require = createRequire(import.meta.url);
 
-/** A failed encode or write as one line that names the file. */
+/** Whether a write failed for want of space (the worker's errors arrive as text: their code is gone, their words are not). */
+function isDiskFull(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOSPC' || /\bENOSPC\b|no space left on device/i.test(String((err as Error)?.message ?? err));
+}
+
+/** A full disk as what it is, not as a failed encode: code ENOSPC (a retryable DiskFull failure in an activity). */
+function diskFullError(file: string, cause: unknown): Error {
+  return Object.assign(new Error(`cannot write ${file}: the disk is full (no space left on device): free space there`, { cause }), { code: 'ENOSPC' });
+}
+
+/** A failed encode or write as one line that names the file; a full disk says so (code ENOSPC). */
 function encodeError(err: unknown, file: string): Error {
   // libvips reports over several lines ("<file>: write error" then "system error: ..."): make it one
   const msg = String((err as Error)?.message ?? err).trim().split(/\s*\n\s*/).join('; ');
+  if (isDiskFull(err)) return diskFullError(file, err);
   return new Error(msg.includes(file) ? `JPEG encoding failed: ${msg}` : `JPEG encoding of ${file} failed: ${msg}`);
 }
 
@@ -114,7 +125,7 @@ export class JpegWriter {
   private readonly yuv: YuvJpegEncoder | null;
   private worker: Worker | null = null;
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (w: WrittenJpeg) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { file: string; resolve: (w: WrittenJpeg) => void; reject: (e: Error) => void }>();
   /** every write not settled yet: close() lets them finish first */
   private readonly inFlight = new Set<Promise<WrittenJpeg>>();
   /** frame buffers free again (copied out, or handed back by the worker), refilled for the next kept frame */
@@ -143,7 +154,7 @@ export class JpegWriter {
       this.pending.delete(r.id);
       if (this.pending.size === 0) worker.unref();
       if (r.ok) p.resolve({ sha256: r.sha256!, bytes: r.bytes!, encoder: r.encoder! });
-      else p.reject(new Error(r.error ?? 'JPEG encoding failed'));
+      else p.reject(isDiskFull(r.error) ? diskFullError(p.file, r.error) : new Error(r.error ?? 'JPEG encoding failed'));
     });
     const failAll = (err: Error): void => {
       this.dead ??= err;
@@ -220,7 +231,7 @@ export class JpegWriter {
     const worker = this.startWorker();
     const id = this.next++;
     return new Promise<WrittenJpeg>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { file, resolve, reject });
       worker.ref();
       worker.postMessage({ id, buf, width, height, format, file, quality: this.quality }, [buf]);
     });

@@ -1,7 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { redactText } from './redact.js';
 
-/** Base of the three ways a video source fails. Messages and stderr tails are already redacted. */
+/**
+ * Base of the ways reading a video source fails: the source's three, and a full local disk.
+ * Messages and stderr tails are already redacted.
+ */
 export class SourceError extends Error {
   readonly retryable: boolean = false;
   /** Temporal ApplicationFailure type */
@@ -34,6 +37,32 @@ export class SourceInvalidError extends SourceError {
 export class EmptySourceError extends SourceError {
   override name = 'EmptySourceError';
   override readonly failureType = 'EmptySource';
+}
+
+/**
+ * The disk the capture writes its segments to is full. Not the camera's fault and not for good:
+ * retried like an outage (the worker's hourly sweep or an operator frees space; a retry keeps the
+ * finished segments), and never answered with a re-encode, which would only write more.
+ */
+export class DiskFullError extends SourceError {
+  override name = 'DiskFullError';
+  override readonly retryable = true;
+  override readonly failureType = 'DiskFull';
+}
+
+// ffmpeg's own error lines (not indented, maybe "[ctx @ 0x…]"-prefixed); the input's metadata, echoed
+// indented in the header, could hold the same words
+const DISK_FULL = /^(?:\[[^\]\n]*\][ \t]*)?\S[^\n]*(?:no space left on device|disk quota exceeded)/im;
+
+/**
+ * ffmpeg's report that an output was not written whole (the offending line), or null. ffmpeg 5.1
+ * can exit 0 after a write failed at the very end: a short window still in its buffers when the
+ * segment closes on a full disk ("Error writing trailer of …: No space left on device"), so the
+ * exit code alone would take a lost segment for a recorded one.
+ */
+export function outputWriteFailure(stderr: string): string | null {
+  const m = /^(?:\[[^\]\n]*\][ \t]*)?(?:Error writing trailer|Error closing file|Failure occurred when ending segment|av_interleaved_write_frame\(\):|Error muxing a packet|Error submitting a packet to the muxer)[^\n]*/m.exec(stderr);
+  return m ? m[0].trim() : null;
 }
 
 const UNREACHABLE = [
@@ -112,11 +141,18 @@ export function classifyFfmpegFailure(args: {
   stderr: string;
   frames?: number;
   what: string;
+  /** where this ffmpeg writes (the capture's segment directory), named when that disk is full */
+  output?: string;
 }): SourceError {
   const shown = redactText(args.source, args.source);
   const tail = stderrTail(args.stderr, args.source);
   const last = tail.split('\n').slice(-3).join(' | ');
   const detail = last ? `: ${last}` : '';
+  // before anything else: a full disk fails ffmpeg with words (trailer, muxing) that say nothing of the source
+  if (DISK_FULL.test(args.stderr)) {
+    const where = args.output ? ` writing ${args.output}` : '';
+    return new DiskFullError(`${args.what} of ${shown} failed: the disk is full${where} (No space left on device): free space there; a retry resumes with what was recorded`, shown, tail);
+  }
   if (args.exitCode === 0 && (args.frames ?? 0) === 0) {
     return new EmptySourceError(`${args.what} of ${shown} gave zero video frames${detail}`, shown, tail);
   }
@@ -161,10 +197,15 @@ export function isNetworkSource(source: string): boolean {
 }
 
 /**
- * The Temporal failure for a source error: unreachable → retryable (the workflow's retry policy
- * waits out edge outages), invalid/empty → non-retryable. Other errors pass through unchanged.
+ * The Temporal failure for a source error: unreachable or a full disk → retryable (the workflow's
+ * retry policy waits out edge outages), invalid/empty → non-retryable. Other errors pass through
+ * unchanged, but for a full disk's (ENOSPC), which become DiskFull too.
  */
 export function toSourceFailure(err: unknown): unknown {
+  // a full disk while storing frames (JPEGs, the clip): retried like the capture's, under one failure type
+  if (!(err instanceof SourceError) && (err as NodeJS.ErrnoException)?.code === 'ENOSPC') {
+    return ApplicationFailure.retryable((err as Error).message, 'DiskFull');
+  }
   if (!(err instanceof SourceError)) return err;
   const details = err.stderrTail ? [{ stderr: err.stderrTail }] : [];
   return err.retryable

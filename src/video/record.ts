@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { classifyFfmpegFailure, EmptySourceError, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
+import { classifyFfmpegFailure, DiskFullError, EmptySourceError, outputWriteFailure, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
 import { inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
@@ -117,6 +117,24 @@ async function finishedSegments(workDir: string): Promise<Segment[]> {
     }
   }
   return out.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+/** Segments whose end failed ("Failure occurred when ending segment '…'": a full disk at its trailer). */
+function failedSegmentNames(stderr: string): string[] {
+  return [...stderr.matchAll(/Failure occurred when ending segment '([^'\n]+)'/g)].map((m) => path.basename(m[1]!));
+}
+
+/** Take segments out of the lists (ffmpeg lists a segment it failed to finish) and off the disk. */
+async function unlistSegments(workDir: string, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  const drop = new Set(names);
+  for (const list of (await readdir(workDir)).filter((n) => /^list-\d+\.csv$/.test(n))) {
+    const file = path.join(workDir, list);
+    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n');
+    const kept = lines.filter((l) => !drop.has(l.split(',')[0]!.trim()));
+    if (kept.length !== lines.length) await writeFile(file, kept.join('\n'));
+  }
+  for (const name of drop) await rm(path.join(workDir, name), { force: true });
 }
 
 let encoderCache: Promise<string[]> | undefined;
@@ -303,6 +321,8 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       });
     };
     const cleanupFailed = async (): Promise<void> => {
+      // a segment ffmpeg failed to finish is listed all the same: a retry must not resume after it
+      await unlistSegments(opts.workDir, failedSegmentNames(run.stderr));
       const ok = new Set((await finishedSegments(opts.workDir)).map((s) => s.file));
       for (const name of await readdir(opts.workDir)) {
         if (/^seg-\d+\.mkv$/.test(name) && !ok.has(name)) await rm(path.join(opts.workDir, name), { force: true });
@@ -313,15 +333,16 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     if (run.stalled) {
       throw new SourceUnreachableError(`capture of ${shown} stalled: no data for ${stallSeconds} s`, shown, stderrTail(run.stderr, opts.source));
     }
-    let error: SourceError | null = run.code === 0 && run.frames > 0 ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture' });
-    if (error && !reencoded && !(error instanceof SourceUnreachableError) && !(error instanceof EmptySourceError) && !/file not found|permission denied|authorization/.test(error.message)) {
+    let error: SourceError | null = run.code === 0 && run.frames > 0 && !outputWriteFailure(run.stderr) ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture', output: opts.workDir });
+    // (not when retrying could help: an unreachable camera or a full disk, where re-encoding only writes more)
+    if (error && !reencoded && !error.retryable && !(error instanceof EmptySourceError) && !/file not found|permission denied|authorization/.test(error.message)) {
       // Stream copy fails for codecs/timestamps the container cannot hold: re-encode instead.
       await cleanupFailed();
       await rm(path.join(opts.workDir, `list-${String((await readdir(opts.workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).length - 1).padStart(3, '0')}.csv`), { force: true });
       reencoded = true;
       run = await attempt(true);
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('capture aborted');
-      error = run.code === 0 && run.frames > 0 ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture' });
+      error = run.code === 0 && run.frames > 0 && !outputWriteFailure(run.stderr) ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture', output: opts.workDir });
     }
     if (error) {
       await cleanupFailed();
@@ -361,7 +382,9 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     ['-hide_banner', '-nostdin', '-nostats', '-v', 'verbose', '-progress', 'pipe:1', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-c', 'copy', '-write_crc32', '0', '-y', clip],
     { signal: opts.signal, stallSeconds: 60 },
   );
-  if (remux.code !== 0) {
+  if (remux.code !== 0 || outputWriteFailure(remux.stderr)) {
+    const cause = classifyFfmpegFailure({ source: opts.source, exitCode: remux.code, stderr: remux.stderr, what: 'capture', output: opts.workDir });
+    if (cause instanceof DiskFullError) throw cause;
     throw new SourceInvalidError(`capture of ${shown} recorded segments that cannot be joined: ${stderrTail(remux.stderr, opts.source, 3)}`, shown);
   }
   if (remux.frames === 0) throw new EmptySourceError(`capture of ${shown} gave zero video frames`, shown);

@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
+import { ApplicationFailure } from '@temporalio/common';
 import { JpegWriter } from '../../src/sampling/jpeg-writer.js';
+import { toSourceFailure } from '../../src/video/errors.js';
 import { jpegCodecStatus } from '../../src/video/jpeg.js';
 import { DEMO_VIDEO } from '../../src/config/schema.js';
 
@@ -134,3 +136,23 @@ test('JpegWriter: a failed write (missing dir, full disk) names the file and the
   }
   await assert.rejects(writer.write([frame], w, h, 'yuv420p', path.join(tmp, 'closed.jpg')), /closed/);
 });
+
+for (const { encoder, env } of paths) {
+  test(`JpegWriter (${encoder}): a full disk is reported as one, with code ENOSPC (a retryable DiskFull failure in the sample activity), not as a failed encode`, () =>
+    withEnv(env, async () => {
+      const frame = yuvFrame(16, 16, [128, 128, 128], [128, 128, 128]);
+      const writer = new JpegWriter();
+      try {
+        // /dev/full takes no byte: every write fails with ENOSPC
+        await assert.rejects(writer.write([frame], 16, 16, 'yuv420p', '/dev/full'), (err: NodeJS.ErrnoException) => {
+          assert.equal(err.message, 'cannot write /dev/full: the disk is full (no space left on device): free space there');
+          assert.equal(err.code, 'ENOSPC');
+          const failure = toSourceFailure(err);
+          assert.ok(failure instanceof ApplicationFailure && failure.type === 'DiskFull' && !failure.nonRetryable);
+          return true;
+        });
+      } finally {
+        await writer.close();
+      }
+    }));
+}

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -13,9 +14,9 @@ import type { SampleManifest } from '../../src/sampling/manifest.js';
 import { sampledAheadStats } from '../../src/sampling/sample-step.js';
 import { captureWorkDir } from '../../src/video/capture-step.js';
 import { decodeFrames } from '../../src/video/decode.js';
-import { muxedVideoFrames, recordSource } from '../../src/video/record.js';
+import { muxedVideoFrames, recordSource, type RecordAttempt } from '../../src/video/record.js';
 import type { ActivityDeps } from '../../src/worker/deps.js';
-import { classifyFfmpegFailure, EmptySourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from '../../src/video/errors.js';
+import { classifyFfmpegFailure, DiskFullError, EmptySourceError, SourceInvalidError, SourceUnreachableError, stderrTail, toSourceFailure } from '../../src/video/errors.js';
 import { parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
 import { closedPort, cutDemo, ffmpeg, tempDir } from '../fixtures/clips.js';
 
@@ -210,4 +211,66 @@ test('ffmpeg crashing on a local file is not retried as an outage; a killed one 
   assert.match(crash.message, /ffmpeg crashed \(SIGSEGV\) on this file; try another ffmpeg build/);
   assert.ok(classifyFfmpegFailure({ source: '/data/cam.ts', exitCode: null, signal: 'SIGKILL', stderr: '', what: 'decode' }) instanceof SourceUnreachableError);
   assert.ok(classifyFfmpegFailure({ source: 'rtsp://cam/x', exitCode: null, signal: 'SIGSEGV', stderr: '', what: 'capture' }) instanceof SourceUnreachableError);
+});
+
+test('a full disk fails the capture as DiskFull: retryable, its directory named, no re-encode tried', async () => {
+  // The recording's segment is a link to /dev/full, which takes no byte (ENOSPC), made as ffmpeg
+  // starts: ffmpeg opens its output only after loading its libraries (tens of ms).
+  const workDir = path.join(fx.dir, 'disk-full');
+  const attempts: RecordAttempt[] = [];
+  let failure: unknown;
+  await assert.rejects(
+    recordSource({
+      source: clip,
+      fps: 10,
+      workDir,
+      onRecording: (a) => {
+        attempts.push(a);
+        symlinkSync('/dev/full', path.join(workDir, 'seg-00000.mkv'));
+      },
+    }),
+    (e: Error) => {
+      failure = e;
+      assert.ok(e instanceof DiskFullError, `${e.name}: ${e.message}`);
+      assert.equal(e.retryable, true);
+      assert.match(e.message, /the disk is full writing .*disk-full .*No space left on device.*free space there/);
+      return true;
+    },
+  );
+  // before, the copy's failure was answered with a re-encode, which failed too, as "SourceInvalid"
+  assert.deepEqual(attempts.map((a) => a.reencode), [false]);
+  // the lost segment is gone, from the disk and from ffmpeg's segment list (ffmpeg 5.1 lists it, and
+  // even exits 0 when the write fails only at its trailer: both were taken for a recorded segment)
+  assert.deepEqual((await readdir(workDir)).filter((n) => n.startsWith('seg-')), []);
+  for (const list of (await readdir(workDir)).filter((n) => n.endsWith('.csv'))) assert.doesNotMatch(await readFile(path.join(workDir, list), 'utf8'), /seg-00000/);
+  // space freed: the retry records the whole window, not "after" the lost segment
+  const retried = await recordSource({ source: clip, fps: 10, workDir });
+  assert.equal(retried.frames, 60);
+  assert.equal(retried.resumedSegments, 0);
+  const f = toSourceFailure(failure);
+  assert.ok(f instanceof ApplicationFailure);
+  assert.equal(f.type, 'DiskFull');
+  assert.equal(f.nonRetryable, false);
+  // a full disk while storing (code ENOSPC, e.g. the sample's JPEGs) is the same failure
+  const enospc = Object.assign(new Error('cannot write /data/x.jpg: the disk is full'), { code: 'ENOSPC' });
+  const g = toSourceFailure(enospc);
+  assert.ok(g instanceof ApplicationFailure && g.type === 'DiskFull' && !g.nonRetryable);
+});
+
+test("a full disk is read from ffmpeg's own error lines, not from the input's metadata", () => {
+  const title = [
+    "Input #0, matroska,webm, from 'cam.mkv':",
+    '  Metadata:',
+    '    title           : No space left on device',
+    "[matroska,webm @ 0x1] Invalid data found when processing input",
+  ].join('\n');
+  assert.ok(classifyFfmpegFailure({ source: 'cam.mkv', exitCode: 1, stderr: title, what: 'capture' }) instanceof SourceInvalidError);
+  for (const line of [
+    'Error writing trailer of /w/seg-%05d.mkv: No space left on device', // 5.1
+    '[vost#0:0/copy @ 0x45dd71c0] Error submitting a packet to the muxer: No space left on device', // 7
+  ]) {
+    const e = classifyFfmpegFailure({ source: 'rtsp://cam/x', exitCode: 1, stderr: `${title}\n${line}\n`, what: 'capture', output: '/w' });
+    assert.ok(e instanceof DiskFullError, `${line}: ${e.name}`);
+    assert.match(e.message, /writing \/w /);
+  }
 });

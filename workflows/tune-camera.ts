@@ -130,6 +130,31 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
     log.warn('camera moved: the scene changed wholesale; the run trains on the new scene', { reason: sampled.cameraMovedReason });
   }
   const annotated = await run('annotate', () => gpu.annotate(ctx, sampled), (r) => `${r.labels} labels on ${r.frames} frames`);
+  // Nothing to learn from: the teacher saw none of the camera's classes in any sampled frame (an
+  // empty scene: a night, a closed site). The run ends as skipped, not failed: a later window may
+  // have them. (Before, the trainer refused the dataset and the run failed; runs started before
+  // this rule, whose histories have no marker for it, still do.)
+  if (annotated.labels === 0 && patched('empty-scene-skips')) {
+    for (const s of ['train', 'validate', 'approve', 'deploy'] as const) stageOf(s).state = 'skipped';
+    const classes = camera.classes.join(', ');
+    const skipped: TuneOutcome = {
+      state: 'skipped',
+      cameraId,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      modelVersion: null,
+      reason: `nothing to learn: the teacher found no ${classes} in the ${annotated.frames} sampled frame${annotated.frames === 1 ? '' : 's'} (an empty scene); a window with them in view will train`,
+      cameraMoved: sampled.cameraMoved,
+    };
+    log.info('run skipped: no labels', { frames: annotated.frames });
+    progress.stage = 'done';
+    progress.outcome = 'skipped';
+    upsertSearchAttributes([
+      { key: SA_STAGE, value: 'done' },
+      { key: SA_OUTCOME, value: 'skipped' },
+    ]);
+    return skipped;
+  }
   const trained = await run('train', () => gpu.train(ctx, annotated), (r) => `${r.epochs} epochs`);
   const validated = await run('validate', () => gpu.validate(ctx, trained, annotated), (r) =>
     `${r.accepted ? 'accepted' : 'rejected'}: mAP@0.5 ${r.candidate.map50.toFixed(3)}, mAP@[.5:.95] ${r.candidate.map5095.toFixed(3)} (gate gain ${r.gain >= 0 ? '+' : ''}${r.gain.toFixed(3)})`,

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     }
     // Known failures get one clear line; unexpected ones keep their stack for bug reports.
     const e = err as Error;
-    const known = ['ConfigError', 'TemporalUnreachableError', 'TuneAlreadyRunningError', 'SourceInvalidError', 'SourceUnreachableError', 'EmptySourceError', 'DiskFullError'];
+    const known = ['ConfigError', 'TemporalUnreachableError', 'TuneAlreadyRunningError', 'SourceInvalidError', 'SourceUnreachableError', 'EmptySourceError', 'DiskFullError', 'TuneFailedError'];
     console.error(`autotuner: ${known.includes(e.name) || process.env.AUTOTUNER_DEBUG !== '1' ? e.message : e.stack}`);
     process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
   }

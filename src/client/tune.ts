@@ -8,6 +8,27 @@ export class TuneAlreadyRunningError extends Error {
   override name = 'TuneAlreadyRunningError';
 }
 
+/** A tuning that ended in failure, said in one line by its root cause (see failureSummary). */
+export class TuneFailedError extends Error {
+  override name = 'TuneFailedError';
+}
+
+/**
+ * A failed run's cause in one line: which activity failed and the root cause's first line, e.g.
+ * "train failed: trainer: dataset … has no labels at all". The SDK's own words ("Workflow execution
+ * failed", "Activity task failed") are wrappers that name neither.
+ */
+export function failureSummary(err: unknown): string {
+  let activity: string | undefined;
+  let last: Error | undefined;
+  for (let e = err as (Error & { cause?: unknown; activityType?: string }) | undefined; e instanceof Error; e = e.cause as typeof e) {
+    if (e.name === 'ActivityFailure' && e.activityType) activity = e.activityType;
+    last = e;
+  }
+  const message = (last?.message || String(err)).split('\n')[0]!;
+  return activity ? `${activity} failed: ${message}` : message;
+}
+
 export interface StartedTune {
   handle: WorkflowHandle;
   workflowId: string;
@@ -119,7 +140,9 @@ export async function waitForTune(
   onProgress?: (line: string, status: LiveStatus) => void,
   intervalMs = 2000,
 ): Promise<TuneOutcome> {
-  const result = handle.result() as Promise<TuneOutcome>;
+  const result = (handle.result() as Promise<TuneOutcome>).catch((err: unknown) => {
+    throw new TuneFailedError(`${tuneWorkflowId(cameraId)} failed: ${failureSummary(err)}`, { cause: err });
+  });
   let finished = false;
   void result.finally(() => (finished = true)).catch(() => undefined);
   let last = '';

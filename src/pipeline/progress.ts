@@ -17,16 +17,21 @@ export interface TuneProgress {
   stages: StageStatus[];
   cameraMoved: boolean;
   awaitingApproval: boolean;
-  outcome?: 'deployed' | 'rejected' | 'rolled-back';
+  outcome?: TuneOutcome['state'];
 }
 
 export interface TuneOutcome {
-  state: 'deployed' | 'rejected' | 'rolled-back';
+  /**
+   * `skipped`: nothing to learn from this window (the teacher found none of the camera's classes in
+   * any sampled frame: an empty scene): no model was trained, so there are no metrics or report.
+   */
+  state: 'deployed' | 'rejected' | 'rolled-back' | 'skipped';
   cameraId: string;
   workflowId: string;
   runId: string;
   modelVersion: string | null;
-  metrics: {
+  /** absent when skipped */
+  metrics?: {
     candidate: { map50: number; map5095: number; latencyMs: number };
     baseline: { map50: number; map5095: number; latencyMs: number; version: string };
     /**
@@ -37,6 +42,7 @@ export interface TuneOutcome {
     gain: number;
   };
   reason: string;
-  reportPath: string;
+  /** the validation report (absent when skipped) */
+  reportPath?: string;
   cameraMoved: boolean;
 }

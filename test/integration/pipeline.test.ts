@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -17,6 +18,7 @@ import { makeProject, startTemporal, TINY, VTEST } from './env.js';
 import { createServer, type Server } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { warmDecoderStats } from '../../src/video/warm-decoder.js';
+import { ffmpeg } from '../fixtures/clips.js';
 
 let env: TestWorkflowEnvironment;
 let project: LoadedConfig;
@@ -24,6 +26,7 @@ let stopWorkers: () => Promise<void>;
 let firstHistory: unknown;
 let httpServer: Server;
 let authSource = '';
+let emptyScene = '';
 
 /** The demo video over HTTP behind basic auth: a camera URL that carries credentials. */
 async function startAuthServer(): Promise<void> {
@@ -43,9 +46,13 @@ async function startAuthServer(): Promise<void> {
 before(async () => {
   env = await startTemporal();
   await startAuthServer();
+  // an empty scene: a grey wall with sensor noise, where the teacher finds nobody
+  emptyScene = path.join(os.tmpdir(), `autotuner-empty-scene-${process.pid}.avi`);
+  await ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x808080:s=384x288:r=10,noise=alls=6:allf=t', '-t', '14', '-c:v', 'mpeg4', '-q:v', '4', '-g', '10', '-pix_fmt', 'yuv420p', emptyScene]);
   project = await makeProject([
     { id: 'itest', source: VTEST, site: 'lab', classes: ['person'] },
     { id: 'authcam', source: authSource, site: 'lab', classes: ['person'] },
+    { id: 'emptycam', source: emptyScene, site: 'lab', classes: ['person'] },
   ]);
   const { workers } = await createWorkers({
     loaded: project,
@@ -65,6 +72,7 @@ after(async () => {
   httpServer?.close();
   await stopWorkers?.();
   await env?.teardown();
+  if (emptyScene) await rm(emptyScene, { force: true });
 });
 
 test('tuneCamera runs capture → sample → annotate → train → validate → deploy on real data', async () => {
@@ -76,6 +84,7 @@ test('tuneCamera runs capture → sample → annotate → train → validate →
   assert.equal(warmDecoderStats().taken, warmBefore + 1);
   assert.equal(outcome.workflowId, 'tune/itest');
   assert.match(outcome.modelVersion ?? '', /^v\d+$/);
+  assert.ok(outcome.metrics, 'a trained run has metrics');
   for (const m of [outcome.metrics.candidate, outcome.metrics.baseline]) {
     assert.ok(m.map50 >= 0 && m.map50 <= 1, `mAP in [0,1]: ${m.map50}`);
     assert.ok(m.latencyMs > 0, 'latency measured');
@@ -84,7 +93,7 @@ test('tuneCamera runs capture → sample → annotate → train → validate →
   const p = outcome.metrics.pretrained;
   assert.ok(p && p.map50 >= 0 && p.map50 <= 1 && p.map5095 >= 0 && p.map5095 <= p.map50, `pretrained metrics: ${JSON.stringify(p)}`);
   if (outcome.metrics.baseline.version === 'pretrained') assert.equal(p.map5095, outcome.metrics.baseline.map5095);
-  assert.ok(existsSync(outcome.reportPath), `report written at ${outcome.reportPath}`);
+  assert.ok(outcome.reportPath && existsSync(outcome.reportPath), `report written at ${outcome.reportPath}`);
 
   const progress = await started.handle.query<TuneProgress>('progress');
   assert.equal(progress.stage, 'done');
@@ -177,4 +186,26 @@ test('stream credentials never reach workflow history; the edge worker restores 
   assert.ok(history.includes('http://***@127.0.0.1'), 'the redacted source is there instead');
   const progress = await started.handle.query<TuneProgress>('progress');
   assert.match(progress.stages.find((s) => s.stage === 'capture')!.summary ?? '', /frames/, 'capture used the real, authenticated URL');
+});
+
+test('an empty scene (the teacher finds nobody) ends the run as skipped, not failed: nothing trained, no model version', async () => {
+  const started = await startTune(env.client, 'emptycam', TINY);
+  const outcome = (await started.handle.result()) as TuneOutcome;
+  assert.equal(outcome.state, 'skipped');
+  assert.match(outcome.reason, /^nothing to learn: the teacher found no person in the \d+ sampled frames? \(an empty scene\)/);
+  assert.equal(outcome.modelVersion, null);
+  assert.equal(outcome.metrics, undefined);
+  const progress = await started.handle.query<TuneProgress>('progress');
+  assert.equal(progress.outcome, 'skipped');
+  assert.deepEqual(
+    Object.fromEntries(progress.stages.map((s) => [s.stage, s.state])),
+    { capture: 'done', sample: 'done', annotate: 'done', train: 'skipped', validate: 'skipped', approve: 'skipped', deploy: 'skipped' },
+  );
+  assert.match(progress.stages.find((s) => s.stage === 'annotate')!.summary ?? '', /^0 labels on \d+ frames$/);
+  const desc = await started.handle.describe();
+  assert.equal(desc.typedSearchAttributes.get(SA_OUTCOME), 'skipped');
+  assert.equal(desc.typedSearchAttributes.get(SA_STAGE), 'done');
+  // no candidate was registered
+  const registry = new ModelRegistry(path.join(project.dir, 'data'));
+  assert.deepEqual(await registry.list('emptycam'), []);
 });

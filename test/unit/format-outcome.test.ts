@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, RetryState, TerminatedFailure } from '@temporalio/common';
 import { formatOutcome } from '../../src/cli/commands/tune.js';
+import { failureSummary } from '../../src/client/tune.js';
 import type { TuneOutcome } from '../../src/pipeline/progress.js';
 
-const outcome = (baseline: TuneOutcome['metrics']['baseline'], pretrained?: { map50: number; map5095: number }): TuneOutcome => ({
+const outcome = (baseline: NonNullable<TuneOutcome['metrics']>['baseline'], pretrained?: { map50: number; map5095: number }): TuneOutcome => ({
   state: 'rejected',
   cameraId: 'demo',
   workflowId: 'tune/demo',
@@ -28,4 +31,28 @@ test('formatOutcome: no pretrained line when the pretrained student is the basel
   assert.doesNotMatch(first, /^ {2}pretrained /m);
   const older = formatOutcome(outcome({ map50: 0.904, map5095: 0.592, latencyMs: 18.3, version: 'v1' }));
   assert.doesNotMatch(older, /^ {2}pretrained /m);
+});
+
+test('formatOutcome: a skipped run (an empty scene) says why, with no metrics or report', () => {
+  const text = formatOutcome({
+    state: 'skipped',
+    cameraId: 'gate',
+    workflowId: 'tune/gate',
+    runId: 'r',
+    modelVersion: null,
+    reason: 'nothing to learn: the teacher found no person in the 24 sampled frames (an empty scene); a window with them in view will train',
+    cameraMoved: false,
+  });
+  assert.equal(text, 'camera gate: SKIPPED\n  reason        nothing to learn: the teacher found no person in the 24 sampled frames (an empty scene); a window with them in view will train');
+});
+
+test('failureSummary: a failed run names the failing activity and the root cause, not the SDK wrappers', () => {
+  const root = ApplicationFailure.nonRetryable('trainer: dataset /d has no labels at all\n  at stack', 'TrainerInputError');
+  const activity = new ActivityFailure('Activity task failed', 'train', '7', RetryState.NON_RETRYABLE_FAILURE, 'worker@host', root);
+  const failed = new WorkflowFailedError('Workflow execution failed', activity, RetryState.NON_RETRYABLE_FAILURE);
+  assert.equal(failureSummary(failed), 'train failed: trainer: dataset /d has no labels at all');
+  // a failure the workflow raised itself (no activity), and a terminated run
+  assert.equal(failureSummary(new WorkflowFailedError('Workflow execution failed', ApplicationFailure.nonRetryable('tuneCamera needs {"cameraId"}', 'ConfigError'), RetryState.NON_RETRYABLE_FAILURE)), 'tuneCamera needs {"cameraId"}');
+  assert.equal(failureSummary(new WorkflowFailedError('Workflow execution terminated', new TerminatedFailure('stopped by ops'), RetryState.NON_RETRYABLE_FAILURE)), 'stopped by ops');
+  assert.equal(failureSummary(new Error('plain')), 'plain');
 });

@@ -5,6 +5,13 @@ import { tuneWorkflowId } from '../../temporal/queues.js';
 import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.js';
 
 export function formatOutcome(o: TuneOutcome): string {
+  if (!o.metrics) {
+    return [
+      `camera ${o.cameraId}: ${o.state.toUpperCase()} ${o.modelVersion ?? ''}`.trim(),
+      `  reason        ${o.reason}`,
+      ...(o.cameraMoved ? ['  WARNING       the camera moved during/before this window'] : []),
+    ].join('\n');
+  }
   const c = o.metrics.candidate;
   const b = o.metrics.baseline;
   const p = o.metrics.pretrained;
@@ -22,7 +29,7 @@ export function formatOutcome(o: TuneOutcome): string {
       : []),
     `  reason        ${o.reason}`,
     ...(o.cameraMoved ? ['  WARNING       the camera moved during/before this window (see the report)'] : []),
-    `  report        ${o.reportPath}`,
+    ...(o.reportPath ? [`  report        ${o.reportPath}`] : []),
   ].join('\n');
 }
 
@@ -77,7 +84,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (cameraId: string, _o, cmd: Command) => {
       const loaded = await loadFor(cmd);
-      const { liveStatus, formatActivityDetails } = await import('../../client/tune.js');
+      const { liveStatus, formatActivityDetails, failureSummary } = await import('../../client/tune.js');
       await withClient(loaded, async (client) => {
         let s;
         try {
@@ -98,7 +105,7 @@ export function register(program: Command): void {
           try {
             outcome = (await handle.result()) as TuneOutcome;
           } catch (err) {
-            failure = ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message).split('\n')[0];
+            failure = failureSummary(err);
             // scripts tell a failed (or terminated) run from a finished one by the exit code
             process.exitCode = 1;
           }

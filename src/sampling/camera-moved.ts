@@ -4,8 +4,17 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../artifacts/store.js';
 
 /**
+ * Below this spread (standard deviation, grey levels) an image has no layout to correlate: what
+ * varies is sensor noise, which two views of the same featureless scene (a wall, fog, an empty lot
+ * at night) do not share. Their correlation was then ~0, and such a scene was "moved" every run.
+ */
+const FLAT_STD = 3;
+
+/**
  * Normalized cross-correlation of two grey images, -1..1. Insensitive to global brightness and
- * contrast (dusk, auto-exposure), sensitive to layout: what a moved camera changes.
+ * contrast (dusk, auto-exposure), sensitive to layout: what a moved camera changes. Featureless
+ * images (FLAT_STD) have no layout: two of them are the same scene where their brightness is
+ * alike, and one against a textured image is not (a covered lens).
  */
 export function correlation(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -27,8 +36,8 @@ export function correlation(a: Uint8Array, b: Uint8Array): number {
     saa += da * da;
     sbb += db * db;
   }
-  // Two flat images are the same scene; one flat and one textured are not.
-  if (saa < 1e-6 * n || sbb < 1e-6 * n) return saa < 1e-6 * n && sbb < 1e-6 * n && Math.abs(ma - mb) < 20 ? 1 : 0;
+  const flat = FLAT_STD * FLAT_STD * n;
+  if (saa < flat || sbb < flat) return saa < flat && sbb < flat && Math.abs(ma - mb) < 20 ? 1 : 0;
   return sab / Math.sqrt(saa * sbb);
 }
 

@@ -8,8 +8,8 @@ import { sampleClip } from '../../src/sampling/sample.js';
 import { cameraStateDir, sampleCapture } from '../../src/sampling/sample-step.js';
 import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
 import { cameraSchema } from '../../src/config/schema.js';
-import { loadPreviousBackground, saveBackground } from '../../src/sampling/camera-moved.js';
-import { cutDemo, splicedDemo, tempDir } from '../fixtures/clips.js';
+import { correlation, loadPreviousBackground, saveBackground } from '../../src/sampling/camera-moved.js';
+import { cutDemo, ffmpeg, splicedDemo, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('moved');
 test.after(() => fx.cleanup());
@@ -116,4 +116,27 @@ test('the sample step saves the background while it stores the frames: saved whe
     process.off('unhandledRejection', onUnhandled);
     await rm(dataDir, { recursive: true, force: true });
   }
+});
+
+test('a featureless scene (a grey wall with sensor noise) is not a moved camera: noise has no layout to correlate', async () => {
+  // pure noise around one grey level: correlation ~0 by chance, which read as "another view"
+  const noisy = (seed: number): Uint8Array => {
+    let x = seed;
+    return Uint8Array.from({ length: 96 * 72 }, () => ((x = (x * 1103515245 + 12345) >>> 0), 120 + ((x >>> 16) % 5)));
+  };
+  assert.equal(correlation(noisy(1), noisy(2)), 1);
+  // one featureless and one textured: not the same view (a covered lens, a camera turned to a wall)
+  const textured = Uint8Array.from({ length: 96 * 72 }, (_, i) => ((i % 96) * 2 + Math.floor(i / 96)) % 256);
+  assert.equal(correlation(noisy(1), textured), 0);
+  // featureless but much darker: another scene
+  assert.equal(correlation(noisy(1), noisy(3).map((v) => v - 60)), 0);
+
+  const wall = path.join(fx.dir, 'wall.avi');
+  await ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x808080:s=384x288:r=10,noise=alls=6:allf=t', '-t', '8', '-c:v', 'mpeg4', '-q:v', '4', '-g', '10', '-pix_fmt', 'yuv420p', wall]);
+  const stateDir = path.join(fx.dir, 'wall-state');
+  const first = (await run(wall, 8, stateDir, 'r1')).manifest;
+  assert.equal(first.cameraMoved, false, first.cameraMovedReason);
+  const second = (await run(wall, 8, stateDir, 'r2')).manifest;
+  assert.equal(second.cameraMoved, false, second.cameraMovedReason);
+  assert.equal(second.stats.previousCorrelation, 1);
 });

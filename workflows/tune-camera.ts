@@ -17,7 +17,7 @@ import {
 import type { ActivityInterface } from '../src/pipeline/activity-interface.js';
 import type { CameraOverrides } from '../src/pipeline/overrides.js';
 import type { RunContext } from '../src/pipeline/types.js';
-import { STAGES, type Stage, type StageStatus, type TuneOutcome, type TuneProgress } from '../src/pipeline/progress.js';
+import { CAMERA_MOVED_WARNING, STAGES, type Stage, type StageStatus, type TuneOutcome, type TuneProgress } from '../src/pipeline/progress.js';
 import { SA_CAMERA, SA_CAMERA_MOVED, SA_GAIN, SA_OUTCOME, SA_STAGE } from '../src/temporal/search-attributes.js';
 import { edgeTaskQueue, GPU_TASK_QUEUE } from '../src/temporal/queues.js';
 
@@ -127,7 +127,7 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
   if (sampled.cameraMoved) {
     progress.cameraMoved = true;
     upsertSearchAttributes([{ key: SA_CAMERA_MOVED, value: true }]);
-    log.warn('camera moved: the scene changed wholesale; the run trains on the new scene', { reason: sampled.cameraMovedReason });
+    log.warn(CAMERA_MOVED_WARNING, { reason: sampled.cameraMovedReason });
   }
   const annotated = await run('annotate', () => gpu.annotate(ctx, sampled), (r) => `${r.labels} labels on ${r.frames} frames`);
   // Nothing to learn from: the teacher saw none of the camera's classes in any sampled frame (an

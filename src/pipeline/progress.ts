@@ -1,4 +1,7 @@
 /** The `progress` query's answer. Pure types: imported by workflows. */
+
+/** The workflow's warning when the camera moved (the outcome carries it too, as `cameraMoved`). */
+export const CAMERA_MOVED_WARNING = 'camera moved: the scene changed wholesale; the run trains on the new scene';
 export const STAGES = ['capture', 'sample', 'annotate', 'train', 'validate', 'approve', 'deploy'] as const;
 export type Stage = (typeof STAGES)[number] | 'starting' | 'done';
 

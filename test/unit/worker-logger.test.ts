@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LogEntry } from '@temporalio/worker';
-import { WorkerLogger } from '../../src/worker/logger.js';
+import { CAMERA_MOVED_WARNING } from '../../src/pipeline/progress.js';
+import { REPORTED_BY_THE_DEMO, WorkerLogger } from '../../src/worker/logger.js';
 
 const EDGE_WARNING = 'No workflows registered, not polling for workflow tasks';
 
@@ -29,4 +30,19 @@ test('WorkerLogger: the edge worker\'s expected "no workflows" warning is demote
   assert.equal(debug.entries.length, 1);
   assert.equal(debug.entries[0]!.level, 'DEBUG');
   assert.deepEqual(debug.entries[0]!.meta, { taskQueue: 'autotuner-edge-default' });
+});
+
+test("WorkerLogger: the demo's own workers leave failures and a moved camera to the demo's summary; other workers keep them", () => {
+  const entries: LogEntry[] = [];
+  const demo = new WorkerLogger('WARN', (e) => entries.push(e), REPORTED_BY_THE_DEMO);
+  demo.warn('Activity failed', { error: new Error('x') });
+  demo.warn('Workflow failed', { error: new Error('x') });
+  demo.warn(CAMERA_MOVED_WARNING, { reason: 'the background changed' });
+  demo.warn('Activity heartbeat timed out');
+  assert.deepEqual(entries.map((e) => e.message), ['Activity heartbeat timed out']);
+  const plain: LogEntry[] = [];
+  const worker = new WorkerLogger('WARN', (e) => plain.push(e));
+  worker.warn('Workflow failed', { error: new Error('x') });
+  worker.warn(CAMERA_MOVED_WARNING);
+  assert.deepEqual(plain.map((e) => [e.level, e.message]), [['WARN', 'Workflow failed'], ['WARN', CAMERA_MOVED_WARNING]]);
 });

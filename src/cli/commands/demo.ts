@@ -51,8 +51,8 @@ export function register(program: Command): void {
         const startLocalWorkers = async () => {
           // The demo prints its own progress line; worker chatter below WARN would bury it.
           // (AUTOTUNER_LOG_LEVEL=INFO brings it back.)
-          const [{ installWorkerRuntime }, { createWorkers }] = await Promise.all([import('../../worker/logger.js'), import('../../worker/run.js')]);
-          installWorkerRuntime('WARN');
+          const [{ installWorkerRuntime, REPORTED_BY_THE_DEMO }, { createWorkers }] = await Promise.all([import('../../worker/logger.js'), import('../../worker/run.js')]);
+          installWorkerRuntime('WARN', REPORTED_BY_THE_DEMO);
           const connection = await connectWorker(loaded.config);
           const { workers } = await createWorkers({ loaded, role: 'all', connection, shutdownGraceTime: '10 seconds' });
           const running = workers.map((w) => w.run());

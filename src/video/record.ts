@@ -100,20 +100,25 @@ export function windowSeconds(opts: Pick<RecordOptions, 'seconds' | 'frames' | '
   return isLiveSource(opts.source) ? (opts.defaultLiveSeconds ?? 60) : undefined;
 }
 
-/** Finished segments, from the csv lists ffmpeg's segment muxer appends to as each file closes. */
+/**
+ * Finished segments, from the csv lists ffmpeg's segment muxer appends to as each file closes. A
+ * listed segment that is not on disk (one dropped after a failed write, where its list could not be
+ * rewritten) does not count.
+ */
 async function finishedSegments(workDir: string): Promise<Segment[]> {
   const out: Segment[] = [];
-  let names: string[] = [];
+  let entries: string[] = [];
   try {
-    names = (await readdir(workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).sort();
+    entries = await readdir(workDir);
   } catch {
     return out;
   }
-  for (const name of names) {
+  const present = new Set(entries);
+  for (const name of entries.filter((n) => /^list-\d+\.csv$/.test(n)).sort()) {
     const text = await readFile(path.join(workDir, name), 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
       const [file, start, end] = line.trim().split(',');
-      if (file && start !== undefined && end !== undefined) out.push({ file, start: Number(start), end: Number(end) });
+      if (file && start !== undefined && end !== undefined && present.has(file)) out.push({ file, start: Number(start), end: Number(end) });
     }
   }
   return out.sort((a, b) => a.file.localeCompare(b.file));
@@ -124,17 +129,21 @@ function failedSegmentNames(stderr: string): string[] {
   return [...stderr.matchAll(/Failure occurred when ending segment '([^'\n]+)'/g)].map((m) => path.basename(m[1]!));
 }
 
-/** Take segments out of the lists (ffmpeg lists a segment it failed to finish) and off the disk. */
+/**
+ * Take segments off the disk and out of the lists (ffmpeg lists a segment it failed to finish). The
+ * files go first, which frees room for the shorter lists on a full disk; a list that still cannot
+ * be rewritten names a file that is gone, which finishedSegments then leaves out.
+ */
 async function unlistSegments(workDir: string, names: string[]): Promise<void> {
   if (names.length === 0) return;
   const drop = new Set(names);
+  for (const name of drop) await rm(path.join(workDir, name), { force: true });
   for (const list of (await readdir(workDir)).filter((n) => /^list-\d+\.csv$/.test(n))) {
     const file = path.join(workDir, list);
     const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n');
     const kept = lines.filter((l) => !drop.has(l.split(',')[0]!.trim()));
-    if (kept.length !== lines.length) await writeFile(file, kept.join('\n'));
+    if (kept.length !== lines.length) await writeFile(file, kept.join('\n')).catch(() => undefined);
   }
-  for (const name of drop) await rm(path.join(workDir, name), { force: true });
 }
 
 let encoderCache: Promise<string[]> | undefined;

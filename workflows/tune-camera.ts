@@ -131,22 +131,31 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
   }
   const annotated = await run('annotate', () => gpu.annotate(ctx, sampled), (r) => `${r.labels} labels on ${r.frames} frames`);
   // Nothing to learn from: the teacher saw none of the camera's classes in any sampled frame (an
-  // empty scene: a night, a closed site). The run ends as skipped, not failed: a later window may
-  // have them. (Before, the trainer refused the dataset and the run failed; runs started before
-  // this rule, whose histories have no marker for it, still do.)
-  if (annotated.labels === 0 && patched('empty-scene-skips')) {
+  // empty scene: a night, a closed site), or the frames left no held-out time block to check a
+  // model on, or none to train on (a scene so still that one frame stands for it). The run ends as
+  // skipped, not failed: a later window may do. (Before, the trainer refused the dataset, or the
+  // validation after a whole training, and the run failed; runs started before this rule, whose
+  // histories have no marker for it, still do.)
+  const classes = camera.classes.join(', ');
+  const sampledFrames = `${annotated.frames} sampled frame${annotated.frames === 1 ? '' : 's'}`;
+  const skipReason =
+    annotated.labels === 0
+      ? `nothing to learn: the teacher found no ${classes} in the ${sampledFrames} (an empty scene); a window with them in view will train`
+      : sampled.train === 0 || sampled.val === 0
+        ? `too little to learn from: the ${sampledFrames} (${sampled.train} train, ${sampled.val} validation) leave no ${sampled.train === 0 ? 'frame to train on' : 'held-out frame to check a model on'} (a window too short or too still); a longer or busier window will train`
+        : null;
+  if (skipReason && patched('empty-scene-skips')) {
     for (const s of ['train', 'validate', 'approve', 'deploy'] as const) stageOf(s).state = 'skipped';
-    const classes = camera.classes.join(', ');
     const skipped: TuneOutcome = {
       state: 'skipped',
       cameraId,
       workflowId: info.workflowId,
       runId: info.runId,
       modelVersion: null,
-      reason: `nothing to learn: the teacher found no ${classes} in the ${annotated.frames} sampled frame${annotated.frames === 1 ? '' : 's'} (an empty scene); a window with them in view will train`,
+      reason: skipReason,
       cameraMoved: sampled.cameraMoved,
     };
-    log.info('run skipped: no labels', { frames: annotated.frames });
+    log.info('run skipped', { reason: skipReason });
     progress.stage = 'done';
     progress.outcome = 'skipped';
     upsertSearchAttributes([

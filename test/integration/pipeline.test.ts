@@ -27,6 +27,7 @@ let firstHistory: unknown;
 let httpServer: Server;
 let authSource = '';
 let emptyScene = '';
+let stillScene = '';
 
 /** The demo video over HTTP behind basic auth: a camera URL that carries credentials. */
 async function startAuthServer(): Promise<void> {
@@ -49,10 +50,15 @@ before(async () => {
   // an empty scene: a grey wall with sensor noise, where the teacher finds nobody
   emptyScene = path.join(os.tmpdir(), `autotuner-empty-scene-${process.pid}.avi`);
   await ffmpeg(['-f', 'lavfi', '-i', 'color=c=0x808080:s=384x288:r=10,noise=alls=6:allf=t', '-t', '14', '-c:v', 'mpeg4', '-q:v', '4', '-g', '10', '-pix_fmt', 'yuv420p', emptyScene]);
+  // a still scene: one frame of the demo (people in view) held for 14 s
+  stillScene = path.join(os.tmpdir(), `autotuner-still-scene-${process.pid}.avi`);
+  await ffmpeg(['-ss', '20', '-i', VTEST, '-frames:v', '1', '-vf', 'scale=384:-2', '-f', 'image2', '-c:v', 'png', `${stillScene}.png`]);
+  await ffmpeg(['-loop', '1', '-framerate', '10', '-i', `${stillScene}.png`, '-t', '14', '-c:v', 'mpeg4', '-q:v', '4', '-g', '10', '-pix_fmt', 'yuv420p', stillScene]);
   project = await makeProject([
     { id: 'itest', source: VTEST, site: 'lab', classes: ['person'] },
     { id: 'authcam', source: authSource, site: 'lab', classes: ['person'] },
     { id: 'emptycam', source: emptyScene, site: 'lab', classes: ['person'] },
+    { id: 'stillcam', source: stillScene, site: 'lab', classes: ['person'] },
   ]);
   const { workers } = await createWorkers({
     loaded: project,
@@ -72,7 +78,7 @@ after(async () => {
   httpServer?.close();
   await stopWorkers?.();
   await env?.teardown();
-  if (emptyScene) await rm(emptyScene, { force: true });
+  for (const f of [emptyScene, stillScene, `${stillScene}.png`]) if (f) await rm(f, { force: true });
 });
 
 test('tuneCamera runs capture → sample → annotate → train → validate → deploy on real data', async () => {
@@ -208,4 +214,15 @@ test('an empty scene (the teacher finds nobody) ends the run as skipped, not fai
   // no candidate was registered
   const registry = new ModelRegistry(path.join(project.dir, 'data'));
   assert.deepEqual(await registry.list('emptycam'), []);
+});
+
+test('a scene so still that one frame stands for it ends skipped before any training: no held-out frame to check a model on', async () => {
+  const started = await startTune(env.client, 'stillcam', TINY);
+  const outcome = (await started.handle.result()) as TuneOutcome;
+  assert.equal(outcome.state, 'skipped', outcome.reason);
+  // the teacher found people, but duplicate removal left one frame: one split has nothing
+  assert.match(outcome.reason, /^too little to learn from: the 1 sampled frame \((1 train, 0 validation\) leave no held-out frame to check a model on|0 train, 1 validation\) leave no frame to train on)/);
+  const progress = await started.handle.query<TuneProgress>('progress');
+  assert.match(progress.stages.find((s) => s.stage === 'annotate')!.summary ?? '', /^[1-9]\d* labels on 1 frames$/);
+  assert.equal(progress.stages.find((s) => s.stage === 'train')!.state, 'skipped');
 });

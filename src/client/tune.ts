@@ -76,12 +76,17 @@ export interface LiveStatus {
   activities: { type: string; attempt: number; details?: unknown; lastFailure?: string }[];
 }
 
+/** How long a status waits for the workflow's worker to answer its query. */
+const QUERY_WAIT_MS = 5000;
+
 export async function liveStatus(client: Client, cameraId: string): Promise<LiveStatus> {
   const handle = client.workflow.getHandle(tuneWorkflowId(cameraId));
   const desc = await handle.describe();
   let progress: TuneProgress | undefined;
   try {
-    progress = await handle.query<TuneProgress>('progress');
+    // with no worker to answer, a query waits for one: a status must not hang on it (the call's
+    // deadline ends it on the server's side too, where a timer here would leave it running)
+    progress = await client.withDeadline(Date.now() + QUERY_WAIT_MS, () => handle.query<TuneProgress>('progress'));
   } catch {
     // no worker to answer (e.g. all stopped): the rest of the status is still useful
   }

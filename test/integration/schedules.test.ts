@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { listSchedules, syncSchedules } from '../../src/client/schedules.js';
-import { startTune } from '../../src/client/tune.js';
+import { formatProgressLine, liveStatus, startTune } from '../../src/client/tune.js';
 import { parseConfig } from '../../src/config/load.js';
 import { GPU_TASK_QUEUE } from '../../src/temporal/queues.js';
 import { workflowBundle } from '../../src/worker/run.js';
@@ -66,4 +66,17 @@ test('a scheduled run never overlaps a running tuning of the same camera', async
     assert.deepEqual(scheduled, { skipped: true, reason: 'a tuning of camera d is already running' });
     await manual.handle.terminate('test done');
   });
+});
+
+test('the status of a run no worker serves answers (without its progress) instead of waiting for a worker', { timeout: 30_000 }, async () => {
+  // no worker at all: the workflow's first task waits, and so would a query to it
+  const started = await startTune(env.client, 'unserved');
+  try {
+    const s = await liveStatus(env.client, 'unserved');
+    assert.equal(s.status, 'RUNNING');
+    assert.equal(s.progress, undefined);
+    assert.equal(formatProgressLine(s), '[0/7] RUNNING');
+  } finally {
+    await started.handle.terminate('test done');
+  }
 });

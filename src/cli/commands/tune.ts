@@ -68,6 +68,16 @@ export function register(program: Command): void {
         const link = uiLink(loaded, namespace, started.workflowId, started.runId);
         console.error(`${started.attached ? 'attached to running' : 'started'} ${started.workflowId} (run ${started.runId})\n  Web UI: ${link}`);
         if (started.attached && o.set) console.error('  note: the running tuning keeps the settings it was started with; --set was not applied');
+        // a run nobody serves waits silently (and `--wait` with it): say so, and what would serve it
+        const [{ hasPollers }, { edgeTaskQueue, GPU_TASK_QUEUE }] = await Promise.all([import('../../demo/workers-present.js'), import('../../temporal/queues.js')]);
+        const site = findCamera(loaded.config, cameraId).site;
+        const queues: Array<[string, string]> = [
+          [GPU_TASK_QUEUE, 'start one: autotuner worker --role gpu, or --role all'],
+          [edgeTaskQueue(site), `start one next to the camera: autotuner worker --role edge --site ${site}`],
+        ];
+        for (const [queue, how] of queues) {
+          if (!(await hasPollers(client, namespace, queue).catch(() => true))) console.error(`  note: no worker polls ${queue}: the run waits until one does (${how})`);
+        }
         if (!o.wait) {
           if (json) printJson({ workflowId: started.workflowId, runId: started.runId, attached: started.attached, link });
           return;
@@ -117,6 +127,7 @@ export function register(program: Command): void {
         }
         if (globalOpts(cmd).json) return printJson(s);
         console.log(`${s.workflowId} run ${s.runId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}`);
+        if (!s.progress) console.log('  no worker answered for its progress: is a worker polling autotuner-gpu? (autotuner worker --role gpu, or --role all)');
         for (const st of s.progress?.stages ?? []) {
           console.log(`  ${st.state.padEnd(8)} ${st.stage.padEnd(9)} ${st.summary ?? ''}`);
         }

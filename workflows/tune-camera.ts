@@ -48,6 +48,11 @@ const control = proxyActivities<ActivityInterface>({
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_INPUT },
 });
 
+/** `1 frame`, `2 frames`: stage summaries and reasons are read by people (status, the Web UI). */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
   if (!input || typeof input.cameraId !== 'string' || input.cameraId === '') {
     throw ApplicationFailure.nonRetryable('tuneCamera needs {"cameraId": "<id from the config>"}', 'ConfigError');
@@ -129,7 +134,7 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
     upsertSearchAttributes([{ key: SA_CAMERA_MOVED, value: true }]);
     log.warn(CAMERA_MOVED_WARNING, { reason: sampled.cameraMovedReason });
   }
-  const annotated = await run('annotate', () => gpu.annotate(ctx, sampled), (r) => `${r.labels} labels on ${r.frames} frames`);
+  const annotated = await run('annotate', () => gpu.annotate(ctx, sampled), (r) => `${count(r.labels, 'label')} on ${count(r.frames, 'frame')}`);
   // Nothing to learn from: the teacher saw none of the camera's classes in any sampled frame (an
   // empty scene: a night, a closed site), or the frames left no held-out time block to check a
   // model on, or none to train on (a scene so still that one frame stands for it). The run ends as
@@ -137,7 +142,7 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
   // validation after a whole training, and the run failed; runs started before this rule, whose
   // histories have no marker for it, still do.)
   const classes = camera.classes.join(', ');
-  const sampledFrames = `${annotated.frames} sampled frame${annotated.frames === 1 ? '' : 's'}`;
+  const sampledFrames = count(annotated.frames, 'sampled frame');
   const skipReason =
     annotated.labels === 0
       ? `nothing to learn: the teacher found no ${classes} in the ${sampledFrames} (an empty scene); a window with them in view will train`

@@ -127,7 +127,7 @@ export function register(program: Command): void {
         }
         if (globalOpts(cmd).json) return printJson(s);
         console.log(`${s.workflowId} run ${s.runId}: ${s.status}${s.progress ? `, stage ${s.progress.stage}` : ''}`);
-        if (!s.progress) console.log('  no worker answered for its progress: is a worker polling autotuner-gpu? (autotuner worker --role gpu, or --role all)');
+        if (!s.progress) console.log('  no worker answered for its progress within 5 s: is a worker polling autotuner-gpu? (autotuner worker --role gpu, or --role all)');
         for (const st of s.progress?.stages ?? []) {
           console.log(`  ${st.state.padEnd(8)} ${st.stage.padEnd(9)} ${st.summary ?? ''}`);
         }

@@ -77,12 +77,27 @@ export function locateFfmpeg(opts: { refresh?: boolean } = {}): Promise<FfmpegIn
  * packets through NAT/firewalls), socket timeouts so an unreachable camera fails in seconds
  * instead of hanging, v4l2 for local devices.
  */
-export function inputArgs(source: string, opts: { timeoutSec?: number } = {}): string[] {
+export function inputArgs(source: string, opts: { timeoutSec?: number; wallclock?: boolean } = {}): string[] {
   const us = String(Math.round((opts.timeoutSec ?? 10) * 1e6));
-  if (/^rtsps?:\/\//i.test(source)) return ['-rtsp_transport', 'tcp', '-timeout', us, '-i', source];
-  if (isNetworkSource(source)) return ['-rw_timeout', us, '-i', source];
-  if (/^\/dev\/video\d+$/.test(source)) return ['-f', 'v4l2', '-i', source];
-  return ['-i', source];
+  // a live stream whose demuxer has no clock of its own is timed by when its frames arrive
+  const clock = opts.wallclock ? ['-use_wallclock_as_timestamps', '1'] : [];
+  if (/^rtsps?:\/\//i.test(source)) return ['-rtsp_transport', 'tcp', '-timeout', us, ...clock, '-i', source];
+  if (isNetworkSource(source)) return ['-rw_timeout', us, ...clock, '-i', source];
+  if (/^\/dev\/video\d+$/.test(source)) return ['-f', 'v4l2', ...clock, '-i', source];
+  return [...clock, '-i', source];
+}
+
+/**
+ * Input formats whose frames carry no timestamps: ffmpeg numbers them at a guessed 25 fps. Read
+ * from a file that only mislabels the rate; read live, it stretches the capture window (a 10 fps
+ * MJPEG camera gives 8 "seconds" in 20 s of wall time) and puts every frame at the wrong time.
+ * Such a live input is recorded with -use_wallclock_as_timestamps: each frame at its arrival.
+ * (MJPEG over HTTP, as most IP cameras serve it, and raw elementary streams.)
+ */
+const TIMESTAMPLESS_FORMATS = new Set(['mpjpeg', 'mjpeg', 'jpeg_pipe', 'h264', 'hevc', 'vvc', 'm4v', 'cavsvideo', 'h261', 'h263', 'dirac', 'vc1', 'mjpeg_2000', 'avs2', 'avs3']);
+
+export function hasNoTimestamps(inputFormat: string | null): boolean {
+  return inputFormat !== null && inputFormat.split(',').some((f) => TIMESTAMPLESS_FORMATS.has(f.trim()));
 }
 
 export function isLiveSource(source: string): boolean {
@@ -119,6 +134,8 @@ export interface ParsedHeader {
   output: StreamInfo | null;
   /** container duration, seconds, when the input has one */
   durationSec: number | null;
+  /** the input's format as ffmpeg names it (`Input #0, mpjpeg, from …`: "mpjpeg"; "mov,mp4,m4a,3gp,3g2,mj2" for MP4) */
+  inputFormat: string | null;
 }
 
 /** Read stream facts out of ffmpeg's `-v info` stderr (works for ffmpeg-static too: it has no ffprobe). */
@@ -131,6 +148,7 @@ export function parseHeader(stderr: string): ParsedHeader {
     input: parseVideoStream(inPart),
     output: outPart ? parseVideoStream(outPart) : null,
     durationSec: d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : null,
+    inputFormat: /^Input #0, (.+?), from '/m.exec(inPart)?.[1] ?? null,
   };
 }
 

@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { classifyFfmpegFailure, DiskFullError, EmptySourceError, outputWriteFailure, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
-import { inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader } from './ffmpeg.js';
+import { hasNoTimestamps, inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 const execFileP = promisify(execFile);
@@ -146,6 +146,28 @@ async function unlistSegments(workDir: string, names: string[]): Promise<void> {
   }
 }
 
+/** A segment file in no list was being written when its ffmpeg died or was stopped: drop it. */
+async function dropUnlistedSegments(workDir: string): Promise<void> {
+  const keep = new Set((await finishedSegments(workDir)).map((s) => s.file));
+  for (const name of await readdir(workDir)) {
+    if (/^seg-\d+\.mkv$/.test(name) && !keep.has(name)) await rm(path.join(workDir, name), { force: true });
+  }
+}
+
+/**
+ * Live sources found to have no timestamps (hasNoTimestamps), in this process: their later
+ * captures start with arrival times instead of being stopped at the header and started again.
+ */
+const wallclockSources = new Set<string>();
+
+/**
+ * A live clip's frame rate: what arrived in the seconds recorded. A header's rate is a guess for
+ * MJPEG (25) and a nominal one for cameras that vary theirs; a file's header is its rate.
+ */
+function liveFps(frames: number, seconds: number): number {
+  return frames > 0 && seconds > 0 ? Math.round((frames / seconds) * 100) / 100 : 0;
+}
+
 let encoderCache: Promise<string[]> | undefined;
 async function reencodeArgs(segmentSeconds: number): Promise<string[]> {
   encoderCache ??= locateFfmpeg().then(async (f) => {
@@ -168,6 +190,8 @@ interface RunResult {
   frames: number;
   outSeconds: number;
   stalled: boolean;
+  /** stopped by `stopAtHeader` once the input's header was read */
+  stoppedAtHeader: boolean;
 }
 
 /**
@@ -188,7 +212,15 @@ export function muxedVideoFrames(stderr: string): number | null {
 /** Run ffmpeg with `-progress pipe:1` (and `-v verbose` for the end summary), report progress blocks, kill it when it stalls. */
 async function runWithProgress(
   args: string[],
-  opts: { signal?: AbortSignal; stallSeconds: number; onBlock?: (frames: number, outSeconds: number) => void; onSpawn?: () => void; onHeader?: (h: ParsedHeader) => void },
+  opts: {
+    signal?: AbortSignal;
+    stallSeconds: number;
+    onBlock?: (frames: number, outSeconds: number) => void;
+    onSpawn?: () => void;
+    onHeader?: (h: ParsedHeader) => void;
+    /** asked once the input's header is read: true kills ffmpeg there (the caller starts it again otherwise) */
+    stopAtHeader?: (h: ParsedHeader) => boolean;
+  },
 ): Promise<RunResult> {
   const ffmpeg = await locateFfmpeg();
   const child = spawn(ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -198,6 +230,7 @@ async function runWithProgress(
   let frames = 0;
   let outSeconds = 0;
   let stalled = false;
+  let stoppedAtHeader = false;
   let last = Date.now();
   const watchdog = setInterval(() => {
     if (Date.now() - last > opts.stallSeconds * 1000) {
@@ -233,7 +266,7 @@ async function runWithProgress(
   });
   child.stderr.setEncoding('utf8');
   // the header ends where ffmpeg maps streams to outputs (after the input's streams, before any packet)
-  let header: string | null = opts.onHeader ? '' : null;
+  let header: string | null = opts.onHeader || opts.stopAtHeader ? '' : null;
   child.stderr.on('data', (s: string) => {
     last = Date.now();
     stderr.push(s);
@@ -243,8 +276,13 @@ async function runWithProgress(
     if (end < 0 && header.length < 1 << 16) return;
     const h = parseHeader(end < 0 ? header : header.slice(0, end));
     header = null;
+    if (opts.stopAtHeader?.(h)) {
+      stoppedAtHeader = true;
+      child.kill('SIGKILL');
+      return;
+    }
     try {
-      opts.onHeader!(h);
+      opts.onHeader?.(h);
     } catch {
       // what the header starts is best effort: it must not break the recording
     }
@@ -256,7 +294,7 @@ async function runWithProgress(
     });
     const text = stderr.toString();
     // The exact count, from the end summary, on every ffmpeg version (progress may have estimated it).
-    return { code, signal, stderr: text, frames: muxedVideoFrames(text) ?? (sawFrameKey ? frames : 0), outSeconds, stalled };
+    return { code, signal, stderr: text, frames: muxedVideoFrames(text) ?? (sawFrameKey ? frames : 0), outSeconds, stalled, stoppedAtHeader };
   } finally {
     clearInterval(watchdog);
     unsubscribe();
@@ -273,7 +311,8 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   const shown = redactText(opts.source, opts.source);
   // Live streams record in 30 s segments (a crash loses at most one); a file is read in seconds,
   // so it is one segment unless asked otherwise.
-  const segmentSeconds = opts.segmentSeconds ?? (isLiveSource(opts.source) ? 30 : 1e6);
+  const live = isLiveSource(opts.source);
+  const segmentSeconds = opts.segmentSeconds ?? (live ? 30 : 1e6);
   const stallSeconds = opts.stallSeconds ?? Math.max(20, (opts.timeoutSec ?? 10) * 2);
   const total = windowSeconds(opts);
   await mkdir(opts.workDir, { recursive: true });
@@ -281,13 +320,10 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   const previous = await finishedSegments(opts.workDir);
   const resumedSegments = previous.length;
   // A segment file not in any list was being written when the last attempt died: drop it.
-  const keep = new Set(previous.map((s) => s.file));
-  for (const name of await readdir(opts.workDir)) {
-    if (/^seg-\d+\.mkv$/.test(name) && !keep.has(name)) await rm(path.join(opts.workDir, name), { force: true });
-  }
+  await dropUnlistedSegments(opts.workDir);
   const doneSeconds = previous.reduce((acc, s) => acc + (s.end - s.start), 0);
   const remaining = total === undefined ? undefined : total - doneSeconds;
-  const fileDone = !isLiveSource(opts.source) && previous.length > 0 && (await readFile(path.join(opts.workDir, 'complete'), 'utf8').catch(() => '')) === 'yes';
+  const fileDone = !live && previous.length > 0 && (await readFile(path.join(opts.workDir, 'complete'), 'utf8').catch(() => '')) === 'yes';
 
   let reencoded = Boolean(opts.reencode);
   let segmentsNow = previous.length;
@@ -299,8 +335,9 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       const listNo = (await readdir(opts.workDir)).filter((n) => /^list-\d+\.csv$/.test(n)).length;
       const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'verbose', '-progress', 'pipe:1'];
       // Files resume where the finished segments end (a keyframe); a live stream simply goes on.
-      if (!isLiveSource(opts.source) && doneSeconds > 0) args.push('-ss', doneSeconds.toFixed(3));
-      args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec }));
+      if (!live && doneSeconds > 0) args.push('-ss', doneSeconds.toFixed(3));
+      const wallclock = live && wallclockSources.has(opts.source);
+      args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec, wallclock }));
       if (remaining !== undefined) args.push('-t', remaining.toFixed(3));
       args.push('-map', '0:v:0', '-an', '-sn', '-dn');
       args.push(...(reencode ? await reencodeArgs(segmentSeconds) : ['-c:v', 'copy']));
@@ -319,6 +356,8 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
         stallSeconds,
         onSpawn: opts.onRecording && (() => opts.onRecording!(about)),
         onHeader: opts.onSourceHeader && ((h) => opts.onSourceHeader!(h, about)),
+        // a live input without timestamps is started again with arrival times (before any frame is stored)
+        stopAtHeader: live && !wallclock ? (h) => hasNoTimestamps(h.inputFormat) : undefined,
         onBlock: (frames, outSeconds) => {
           // The segment lists grow as files close; re-read them in the background (a few lines)
           // so the next heartbeat carries an up-to-date count.
@@ -332,13 +371,17 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     const cleanupFailed = async (): Promise<void> => {
       // a segment ffmpeg failed to finish is listed all the same: a retry must not resume after it
       await unlistSegments(opts.workDir, failedSegmentNames(run.stderr));
-      const ok = new Set((await finishedSegments(opts.workDir)).map((s) => s.file));
-      for (const name of await readdir(opts.workDir)) {
-        if (/^seg-\d+\.mkv$/.test(name) && !ok.has(name)) await rm(path.join(opts.workDir, name), { force: true });
-      }
+      await dropUnlistedSegments(opts.workDir);
     };
     let run = await attempt(reencoded);
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('capture aborted');
+    if (run.stoppedAtHeader) {
+      // remembered for this source: the worker's next captures of it start with arrival times
+      wallclockSources.add(opts.source);
+      await dropUnlistedSegments(opts.workDir);
+      run = await attempt(reencoded);
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('capture aborted');
+    }
     if (run.stalled) {
       throw new SourceUnreachableError(`capture of ${shown} stalled: no data for ${stallSeconds} s`, shown, stderrTail(run.stderr, opts.source));
     }
@@ -359,12 +402,12 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     }
     inputHeader = run.stderr;
     recordedFrames = run.frames;
-    if (!isLiveSource(opts.source)) await writeFile(path.join(opts.workDir, 'complete'), 'yes');
+    if (!live) await writeFile(path.join(opts.workDir, 'complete'), 'yes');
   }
 
   // A file that ends well before both its announced duration and the window is cut off.
   const checkTruncated = (durationSec: number | null, seconds: number): void => {
-    if (!isLiveSource(opts.source) && durationSec && seconds < 0.9 * Math.min(durationSec, total ?? Infinity) - 1) {
+    if (!live && durationSec && seconds < 0.9 * Math.min(durationSec, total ?? Infinity) - 1) {
       throw new SourceInvalidError(`capture of ${shown} failed: truncated video (${seconds.toFixed(1)} s of ${durationSec.toFixed(1)} s)`, shown);
     }
   };
@@ -381,7 +424,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     checkTruncated(src.durationSec, total0);
     return {
       path: clip, frames: recordedFrames, seconds: total0, width: src.input.width, height: src.input.height,
-      fps: src.input.fps || opts.fps, codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
+      fps: (live ? liveFps(recordedFrames, total0) : 0) || src.input.fps || opts.fps, codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
     };
   }
   const list = path.join(opts.workDir, 'concat.txt');
@@ -398,8 +441,8 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   }
   if (remux.frames === 0) throw new EmptySourceError(`capture of ${shown} gave zero video frames`, shown);
   const h = parseHeader(remux.stderr);
-  const fps = h.input?.fps || src.input?.fps || opts.fps;
   const seconds = total0 || remux.outSeconds;
+  const fps = (live ? liveFps(remux.frames, seconds) : 0) || h.input?.fps || src.input?.fps || opts.fps;
   checkTruncated(src.durationSec, seconds);
   return {
     path: clip,

@@ -17,8 +17,8 @@ import { decodeFrames } from '../../src/video/decode.js';
 import { muxedVideoFrames, recordSource, type RecordAttempt } from '../../src/video/record.js';
 import type { ActivityDeps } from '../../src/worker/deps.js';
 import { classifyFfmpegFailure, DiskFullError, EmptySourceError, SourceInvalidError, SourceUnreachableError, stderrTail, toSourceFailure } from '../../src/video/errors.js';
-import { parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
-import { closedPort, cutDemo, ffmpeg, tempDir } from '../fixtures/clips.js';
+import { hasNoTimestamps, inputArgs, parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
+import { closedPort, cutDemo, ffmpeg, serveMjpeg, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('capture');
 test.after(() => fx.cleanup());
@@ -153,6 +153,53 @@ test('capture activity retried after a crash continues from the finished segment
 
 // ffmpeg >= 6.1 prints no frame= in -progress for a stream copy, so the count comes from the -v verbose end
 // summary. These are the real summaries of Debian's ffmpeg 5.1 and the static ffmpeg 7.0 on vtest.avi.
+test('a live MJPEG camera (frames without timestamps) is recorded by wall-clock time, not at a guessed 25 fps', async () => {
+  // 10 fps, served in real time as multipart JPEG over HTTP, the way IP cameras serve it
+  const camera = await serveMjpeg(clip);
+  try {
+    const spawned: RecordAttempt[] = [];
+    const r = await recordSource({ source: camera.url, fps: 10, seconds: 3, workDir: path.join(fx.dir, 'mjpeg-1'), onRecording: (a) => spawned.push(a) });
+    // Read at ffmpeg's guess of 25 fps, a 3 s window was 75 frames (7.5 s of the camera's time),
+    // labelled 25 fps. Timed by arrival: ~30 frames, at the camera's rate.
+    assert.ok(r.frames >= 15 && r.frames <= 45, `frames ${r.frames}`);
+    assert.ok(r.fps >= 6 && r.fps <= 14, `fps ${r.fps}`);
+    assert.ok(Math.abs(r.seconds - 3) < 0.5, `seconds ${r.seconds}`);
+    assert.equal(r.source, camera.url.replace('viewer:mjpeg-secret@', '***@'));
+    // the first ffmpeg was stopped at the header (nothing recorded), the second recorded the window
+    assert.equal(spawned.length, 2);
+    assert.equal(camera.viewers(), 2);
+    assert.deepEqual((await readdir(path.join(fx.dir, 'mjpeg-1'))).filter((n) => n.startsWith('seg-')).length, 1);
+    // the clip's own timestamps span the window: the sample step's fps filter and time blocks read them
+    const decoded = await decodeFrames({ source: r.path, fps: 10 }, () => {});
+    assert.ok(Math.abs(decoded.frames - 30) <= 12, `decoded ${decoded.frames} frames at 10 fps`);
+
+    // this process remembers the source: its next capture starts with arrival times at once
+    const again: RecordAttempt[] = [];
+    const r2 = await recordSource({ source: camera.url, fps: 10, seconds: 2, workDir: path.join(fx.dir, 'mjpeg-2'), onRecording: (a) => again.push(a) });
+    assert.equal(again.length, 1);
+    assert.equal(camera.viewers(), 3);
+    assert.ok(r2.frames >= 10 && r2.frames <= 30, `frames ${r2.frames}`);
+  } finally {
+    await camera.close();
+  }
+});
+
+test('input formats without timestamps are recognised from the header; arrival times go before the input', () => {
+  const mjpeg = parseHeader("Input #0, mpjpeg, from 'http://***@cam/video.mjpg':\n  Duration: N/A, bitrate: N/A\n  Stream #0:0: Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 768x576 [SAR 1:1 DAR 4:3], 25 tbr, 25 tbn\n");
+  assert.equal(mjpeg.inputFormat, 'mpjpeg');
+  assert.equal(hasNoTimestamps(mjpeg.inputFormat), true);
+  const mp4 = parseHeader("Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mp4':\n  Duration: 00:00:10.00, start: 0.000000, bitrate: 1 kb/s\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 640x480, 25 fps, 25 tbr\n");
+  assert.equal(mp4.inputFormat, 'mov,mp4,m4a,3gp,3g2,mj2');
+  // an h264 *codec* in a container is timed by the container
+  assert.equal(hasNoTimestamps(mp4.inputFormat), false);
+  for (const f of ['rtsp', 'hls', 'flv', 'mpegts', 'matroska,webm', 'video4linux2,v4l2']) assert.equal(hasNoTimestamps(f), false, f);
+  for (const f of ['mjpeg', 'h264', 'hevc']) assert.equal(hasNoTimestamps(f), true, f);
+  assert.equal(hasNoTimestamps(null), false);
+  assert.deepEqual(inputArgs('http://cam/v.mjpg', { timeoutSec: 2, wallclock: true }), ['-rw_timeout', '2000000', '-use_wallclock_as_timestamps', '1', '-i', 'http://cam/v.mjpg']);
+  assert.deepEqual(inputArgs('rtsp://cam/x', { timeoutSec: 1, wallclock: true }).slice(-4), ['-use_wallclock_as_timestamps', '1', '-i', 'rtsp://cam/x']);
+  assert.ok(!inputArgs('http://cam/v.mjpg').includes('-use_wallclock_as_timestamps'));
+});
+
 test('frames are counted from the end summary of ffmpeg 5.1 and 7.0, copied or encoded', () => {
   const v51copy = '  Input stream #0:0 (video): 795 packets read (8108111 bytes); \n  Total: 795 packets (8108111 bytes) demuxed\n' +
     '  Output stream #0:0 (video): 795 packets muxed (8108111 bytes); \n  Total: 795 packets (8108111 bytes) muxed\n';

@@ -171,6 +171,11 @@ export function classifyFfmpegFailure(args: {
   for (const re of UNREACHABLE) {
     if (re.test(args.stderr)) return new SourceUnreachableError(`${args.what} of ${shown} failed: source unreachable${detail}`, shown, tail);
   }
+  // An RTSP server that closes the connection without answering (a camera rebooting, or at its
+  // limit of viewers) reads to ffmpeg as invalid data: an outage, not a bad video.
+  if (/^rtsps?:\/\//i.test(args.source) && !args.frames && /invalid data found when processing input/i.test(args.stderr)) {
+    return new SourceUnreachableError(`${args.what} of ${shown} failed: the camera closed the connection without an RTSP answer (rebooting, at its limit of viewers, or not an RTSP port?)${detail}`, shown, tail);
+  }
   for (const [re, why] of INVALID_HINTS.slice(6)) {
     if (re.test(args.stderr)) return new SourceInvalidError(`${args.what} of ${shown} failed: ${why}${detail}`, shown, tail);
   }

@@ -161,8 +161,8 @@ async function dropUnlistedSegments(workDir: string): Promise<void> {
 const wallclockSources = new Set<string>();
 
 /**
- * A live clip's frame rate: what arrived in the seconds recorded. A header's rate is a guess for
- * MJPEG (25) and a nominal one for cameras that vary theirs; a file's header is its rate.
+ * The frame rate of a clip timed by arrival: what arrived in the seconds recorded (its header's
+ * rate is ffmpeg's guess of 25). Streams with timestamps keep their header's rate.
  */
 function liveFps(frames: number, seconds: number): number {
   return frames > 0 && seconds > 0 ? Math.round((frames / seconds) * 100) / 100 : 0;
@@ -328,6 +328,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   let reencoded = Boolean(opts.reencode);
   let segmentsNow = previous.length;
   let inputHeader = '';
+  let timedByArrival = false;
   let recordedFrames = 0;
   if (!fileDone && (remaining === undefined || remaining > 0.05)) {
     const attempt = async (reencode: boolean): Promise<RunResult> => {
@@ -337,6 +338,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       // Files resume where the finished segments end (a keyframe); a live stream simply goes on.
       if (!live && doneSeconds > 0) args.push('-ss', doneSeconds.toFixed(3));
       const wallclock = live && wallclockSources.has(opts.source);
+      timedByArrival ||= wallclock;
       args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec, wallclock }));
       if (remaining !== undefined) args.push('-t', remaining.toFixed(3));
       args.push('-map', '0:v:0', '-an', '-sn', '-dn');
@@ -400,6 +402,19 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       await cleanupFailed();
       throw error;
     }
+    if (live && remaining !== undefined) {
+      // A live stream that ends (ffmpeg exits 0 at its end) before the window is recorded is an
+      // outage, not a shorter window: the camera dropped off the network or stopped sending. Its
+      // finished segments stay, so the retry records only the rest of the window.
+      const got = (await finishedSegments(opts.workDir)).reduce((acc, s) => acc + (s.end - s.start), 0) - doneSeconds;
+      if (got < remaining - Math.max(1, 0.05 * remaining)) {
+        throw new SourceUnreachableError(
+          `capture of ${shown} was cut short: the stream ended after ${got.toFixed(1)} s of the ${remaining.toFixed(1)} s to record (the camera stopped sending or dropped off the network); the ${got.toFixed(1)} s recorded are kept and a retry records the rest`,
+          shown,
+          stderrTail(run.stderr, opts.source),
+        );
+      }
+    }
     inputHeader = run.stderr;
     recordedFrames = run.frames;
     if (!live) await writeFile(path.join(opts.workDir, 'complete'), 'yes');
@@ -424,7 +439,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     checkTruncated(src.durationSec, total0);
     return {
       path: clip, frames: recordedFrames, seconds: total0, width: src.input.width, height: src.input.height,
-      fps: (live ? liveFps(recordedFrames, total0) : 0) || src.input.fps || opts.fps, codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
+      fps: (timedByArrival ? liveFps(recordedFrames, total0) : 0) || src.input.fps || opts.fps, codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
     };
   }
   const list = path.join(opts.workDir, 'concat.txt');
@@ -442,7 +457,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   if (remux.frames === 0) throw new EmptySourceError(`capture of ${shown} gave zero video frames`, shown);
   const h = parseHeader(remux.stderr);
   const seconds = total0 || remux.outSeconds;
-  const fps = (live ? liveFps(remux.frames, seconds) : 0) || h.input?.fps || src.input?.fps || opts.fps;
+  const fps = (timedByArrival ? liveFps(remux.frames, seconds) : 0) || h.input?.fps || src.input?.fps || opts.fps;
   checkTruncated(src.durationSec, seconds);
   return {
     path: clip,

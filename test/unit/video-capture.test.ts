@@ -19,6 +19,7 @@ import type { ActivityDeps } from '../../src/worker/deps.js';
 import { classifyFfmpegFailure, DiskFullError, EmptySourceError, SourceInvalidError, SourceUnreachableError, stderrTail, toSourceFailure } from '../../src/video/errors.js';
 import { hasNoTimestamps, inputArgs, parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
 import { closedPort, cutDemo, ffmpeg, serveMjpeg, tempDir } from '../fixtures/clips.js';
+import { serveRtsp } from '../fixtures/rtsp.js';
 
 const fx = await tempDir('capture');
 test.after(() => fx.cleanup());
@@ -179,6 +180,75 @@ test('a live MJPEG camera (frames without timestamps) is recorded by wall-clock 
     assert.equal(again.length, 1);
     assert.equal(camera.viewers(), 3);
     assert.ok(r2.frames >= 10 && r2.frames <= 30, `frames ${r2.frames}`);
+  } finally {
+    await camera.close();
+  }
+});
+
+test('a live RTSP camera (H.264 over RTP, interleaved on TCP): stream copy on its own timestamps, a wrong password refused, credentials in no message', async () => {
+  const camera = await serveRtsp(clip, { dir: fx.dir });
+  const shown = camera.url.replace('admin:rtsp-secret@', '***@');
+  try {
+    const spawned: RecordAttempt[] = [];
+    const r = await recordSource({ source: camera.url, fps: 10, seconds: 3, workDir: path.join(fx.dir, 'rtsp-1'), onRecording: (a) => spawned.push(a) });
+    assert.equal(r.codec, 'h264');
+    assert.equal(r.reencoded, false);
+    assert.equal(r.source, shown);
+    assert.ok(Math.abs(r.seconds - 3) < 0.6, `seconds ${r.seconds}`);
+    // the stream is joined at any point and copied from its next keyframe (one a second here)
+    assert.ok(r.frames >= 15 && r.frames <= 40, `frames ${r.frames}`);
+    // RTP carries timestamps: recorded at once, at the camera's rate
+    assert.equal(spawned.length, 1);
+    assert.equal(r.fps, 10);
+    const decoded = await decodeFrames({ source: r.path }, () => {});
+    assert.equal(decoded.frames, r.frames);
+
+    const wrong = camera.url.replace('rtsp-secret', 'not-the-password');
+    await assert.rejects(recordSource({ source: wrong, fps: 10, seconds: 2, workDir: path.join(fx.dir, 'rtsp-auth') }), (e: Error) => {
+      assert.ok(e instanceof SourceInvalidError && !e.retryable, String(e));
+      assert.match(e.message, /authorization failed \(check the camera user and password\)/);
+      assert.ok(!e.message.includes('not-the-password') && !(e as SourceInvalidError).stderrTail?.includes('not-the-password'), e.message);
+      return true;
+    });
+
+    // a camera that accepts the connection and closes it unanswered (rebooting, out of viewers) is an outage
+    camera.setOffline(true);
+    await assert.rejects(recordSource({ source: camera.url, fps: 10, seconds: 2, workDir: path.join(fx.dir, 'rtsp-off') }), (e: Error) => {
+      assert.ok(e instanceof SourceUnreachableError && e.retryable, String(e));
+      assert.match(e.message, /closed the connection without an RTSP answer/);
+      assert.ok(!e.message.includes('rtsp-secret'), e.message);
+      return true;
+    });
+  } finally {
+    await camera.close();
+  }
+});
+
+test('a camera that drops off the network mid-window fails the capture as retryable; the retry records only the rest', async () => {
+  const camera = await serveRtsp(clip, { dir: fx.dir });
+  const workDir = path.join(fx.dir, 'rtsp-drop');
+  try {
+    // 1 s segments (the camera's keyframe interval), so the part before the drop is on disk
+    const window = { source: camera.url, fps: 10, seconds: 5, segmentSeconds: 1, workDir };
+    const drop = setTimeout(() => camera.dropClients(), 2500);
+    await assert.rejects(recordSource(window), (e: Error) => {
+      clearTimeout(drop);
+      // before: ffmpeg ended cleanly at the stream's end and the capture returned ~2 s as the window
+      assert.ok(e instanceof SourceUnreachableError && e.retryable, String(e));
+      assert.match(e.message, /was cut short: the stream ended after [\d.]+ s of the 5\.0 s to record/);
+      return true;
+    });
+    const kept = (await readdir(workDir)).filter((n) => /^seg-\d+\.mkv$/.test(n));
+    assert.ok(kept.length >= 1, `segments kept: ${kept.join(', ')}`);
+    // the retry (what the activity's retry policy does) records the rest of the window and joins it
+    const r = await recordSource(window);
+    assert.equal(r.resumedSegments, kept.length);
+    assert.ok(r.segments > kept.length);
+    assert.ok(Math.abs(r.seconds - 5) < 1, `seconds ${r.seconds}`);
+    assert.equal(camera.plays(), 2);
+    // every recorded frame decodes (a constant-rate decode also repeats frames across the outage's gap)
+    const decoded = await decodeFrames({ source: r.path }, () => {});
+    assert.ok(decoded.frames >= r.frames, `decoded ${decoded.frames} of ${r.frames}`);
   } finally {
     await camera.close();
   }

@@ -402,7 +402,8 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       await cleanupFailed();
       throw error;
     }
-    if (live && remaining !== undefined) {
+    // (a network source whose header announces a duration is a file on a server, which may just end)
+    if (live && remaining !== undefined && parseHeader(run.stderr).durationSec === null) {
       // A live stream that ends (ffmpeg exits 0 at its end) before the window is recorded is an
       // outage, not a shorter window: the camera dropped off the network or stopped sending. Its
       // finished segments stay, so the retry records only the rest of the window.

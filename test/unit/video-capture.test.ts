@@ -254,6 +254,24 @@ test('a camera that drops off the network mid-window fails the capture as retrya
   }
 });
 
+test('a file on a web server that ends before the window is a short clip, not an outage (its header announces its duration)', async () => {
+  const http = await import('node:http');
+  const { createReadStream } = await import('node:fs');
+  const size = (await stat(clip)).size;
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Length': size, 'Content-Type': 'video/x-msvideo' });
+    createReadStream(clip).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/gop10.avi`;
+    const r = await recordSource({ source: url, fps: 10, seconds: 20, workDir: path.join(fx.dir, 'http-file') });
+    assert.deepEqual([r.frames, r.seconds], [60, 6]);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 test('input formats without timestamps are recognised from the header; arrival times go before the input', () => {
   const mjpeg = parseHeader("Input #0, mpjpeg, from 'http://***@cam/video.mjpg':\n  Duration: N/A, bitrate: N/A\n  Stream #0:0: Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 768x576 [SAR 1:1 DAR 4:3], 25 tbr, 25 tbn\n");
   assert.equal(mjpeg.inputFormat, 'mpjpeg');

@@ -5,6 +5,7 @@ import type { SampleConfig } from '../config/schema.js';
 import { decodeFrames, frameBytesOf, prewarmDecode, type DecodedFrame, type DecodeOptions, type GridOptions } from '../video/decode.js';
 import type { WarmLease } from '../video/warm-decoder.js';
 import { redactText } from '../video/redact.js';
+import { isNetworkSource } from '../video/errors.js';
 import { scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
 import { correlation, loadPreviousBackground, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
@@ -110,9 +111,14 @@ export function windowPlan(seconds: number, fps: number, cfg: SampleConfig): str
 }
 
 /** The sample step's decode of a clip (one place: a warmed decoder is matched by these arguments). */
-function sampleDecodeOptions(opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'clipFps' | 'maxSeconds' | 'checkTruncation'>, grid: GridOptions | undefined): DecodeOptions {
+function sampleDecodeOptions(
+  opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'clipFps' | 'maxSeconds' | 'checkTruncation'> & { source?: string },
+  grid: GridOptions | undefined,
+): DecodeOptions {
   return {
     source: opts.clip,
+    // a clip recorded from a camera's stream carries the network's packet losses (concealed frames)
+    lossy: opts.source !== undefined && isNetworkSource(opts.source),
     // grid mode passes frames through as decoded (the selected output must not be padded back
     // to a constant rate); the fps filter gives it the constant rate the plain pipe has anyway
     fps: opts.fps ?? (grid ? opts.clipFps : undefined),

@@ -28,6 +28,13 @@ export interface DecodeOptions {
    */
   checkTruncation?: boolean;
   /**
+   * The video came over a network, which loses packets: frames ffmpeg reports corrupt (concealed
+   * after a loss) do not fail the decode. Default: true for network URLs, false for files (a
+   * corrupt frame in a local file means a damaged file). The sample step sets it for a clip
+   * recorded from a camera's stream: the clip is a local file, but its losses are the network's.
+   */
+  lossy?: boolean;
+  /**
    * Pixel format of the pipe. 'rgb24' (default) is what detectors take. 'yuv420p' is the native
    * format of almost every camera codec: half the bytes of rgb24 and no colour conversion in
    * ffmpeg; its Y plane (the first width*height bytes) is already grey, and toRgb() converts a
@@ -664,8 +671,8 @@ async function decodeOnce(opts: DecodeOptions, onFrame: (frame: DecodedFrame) =>
   const isFile = !/^[a-z][a-z0-9+.-]*:\/\//i.test(opts.source);
   const corrupt = /corrupt decoded frame/i.test(text);
   // A local file has no packet loss: a corrupt frame means a damaged or cut-off file. (Network
-  // streams do lose packets, so they are not held to this.)
-  if (isFile && corrupt) {
+  // streams, and clips recorded from them, do lose packets, so they are not held to this.)
+  if (!(opts.lossy ?? !isFile) && corrupt) {
     const shown = redactText(opts.source, opts.source);
     throw new SourceInvalidError(`decode of ${shown} failed: corrupt or truncated video (ffmpeg reported corrupt frames)`, shown);
   }

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { planWholeFrames, sampleClip } from '../../src/sampling/sample.js';
 import { decodeFrames } from '../../src/video/decode.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
-import { cutDemo, DEMO_VIDEO, ffmpeg, stillDemo, tempDir, truncated } from '../fixtures/clips.js';
+import { cutDemo, DEMO_VIDEO, ffmpeg, lossyClip, stillDemo, tempDir, truncated } from '../fixtures/clips.js';
 
 const fx = await tempDir('sampling');
 test.after(() => fx.cleanup());
@@ -155,6 +155,20 @@ test('manifest never contains the camera password', async () => {
   const text = await readFile(r.manifestPath, 'utf8');
   assert.ok(!text.includes('pa55-secret'));
   assert.equal(r.manifest.source, 'rtsp://***@10.1.2.3/live');
+});
+
+test("a clip recorded from a camera's stream is sampled despite the frames its packet losses corrupted; a local file with them is refused", async () => {
+  const clip = await lossyClip(fx.dir, 'lossy.mkv');
+  // the live camera's losses: before, the whole run failed here as "corrupt or truncated video"
+  const r = await sampleClip({ clip, cameraId: 'c', source: 'rtsp://viewer:pw@10.1.2.3/live', sample: cfg({ budget: 10 }), fps: 10, expectedSeconds: 4, outDir: out() });
+  assert.ok(r.manifest.stats.decoded >= 30, `decoded ${r.manifest.stats.decoded}`);
+  assert.ok(r.manifest.frames.length >= 5, `selected ${r.manifest.frames.length}`);
+  // the same damage in a camera's own file is a damaged file
+  await assert.rejects(sampleClip({ clip, cameraId: 'c', source: clip, sample: cfg({ budget: 10 }), fps: 10, expectedSeconds: 4, outDir: out() }), (e: Error) => {
+    assert.ok(e instanceof SourceInvalidError, `${e.name}: ${e.message}`);
+    assert.match(e.message, /corrupt or truncated video \(ffmpeg reported corrupt frames\)/);
+    return true;
+  });
 });
 
 test('capture+sample of a truncated file fails as SourceInvalid, not with a partial dataset', async () => {

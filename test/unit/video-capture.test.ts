@@ -186,7 +186,7 @@ test('a live MJPEG camera (frames without timestamps) is recorded by wall-clock 
 });
 
 test('a live RTSP camera (H.264 over RTP, interleaved on TCP): stream copy on its own timestamps, a wrong password refused, credentials in no message', async () => {
-  const camera = await serveRtsp(clip, { dir: fx.dir });
+  const camera = await serveRtsp(clip);
   const shown = camera.url.replace('admin:rtsp-secret@', '***@');
   try {
     const spawned: RecordAttempt[] = [];
@@ -225,7 +225,7 @@ test('a live RTSP camera (H.264 over RTP, interleaved on TCP): stream copy on it
 });
 
 test('a camera that drops off the network mid-window fails the capture as retryable; the retry records only the rest', async () => {
-  const camera = await serveRtsp(clip, { dir: fx.dir });
+  const camera = await serveRtsp(clip);
   const workDir = path.join(fx.dir, 'rtsp-drop');
   try {
     // 1 s segments (the camera's keyframe interval), so the part before the drop is on disk

@@ -18,7 +18,7 @@ import { muxedVideoFrames, recordSource, type RecordAttempt } from '../../src/vi
 import type { ActivityDeps } from '../../src/worker/deps.js';
 import { classifyFfmpegFailure, DiskFullError, EmptySourceError, SourceInvalidError, SourceUnreachableError, stderrTail, toSourceFailure } from '../../src/video/errors.js';
 import { hasNoTimestamps, inputArgs, parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
-import { closedPort, cutDemo, ffmpeg, serveMjpeg, tempDir } from '../fixtures/clips.js';
+import { closedPort, cutDemo, ffmpeg, serveHls, serveMjpeg, tempDir } from '../fixtures/clips.js';
 import { serveRtsp } from '../fixtures/rtsp.js';
 
 const fx = await tempDir('capture');
@@ -251,6 +251,23 @@ test('a camera that drops off the network mid-window fails the capture as retrya
     assert.ok(decoded.frames >= r.frames, `decoded ${decoded.frames} of ${r.frames}`);
   } finally {
     await camera.close();
+  }
+});
+
+test('a live HLS stream is recorded on its own timestamps: the window in stream time, at its rate', async () => {
+  const stream = await serveHls(clip, fx.dir);
+  try {
+    const spawned: RecordAttempt[] = [];
+    const r = await recordSource({ source: stream.url, fps: 10, seconds: 3, workDir: path.join(fx.dir, 'hls'), onRecording: (a) => spawned.push(a) });
+    // HLS has timestamps: no restart with arrival times (which would squeeze a fetched segment's frames together)
+    assert.equal(spawned.length, 1);
+    assert.equal(r.fps, 10);
+    assert.ok(Math.abs(r.seconds - 3) < 0.6, `seconds ${r.seconds}`);
+    assert.ok(r.frames >= 20 && r.frames <= 40, `frames ${r.frames}`);
+    const decoded = await decodeFrames({ source: r.path }, () => {});
+    assert.equal(decoded.frames, r.frames);
+  } finally {
+    await stream.close();
   }
 });
 

@@ -387,7 +387,11 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     if (run.stalled) {
       throw new SourceUnreachableError(`capture of ${shown} stalled: no data for ${stallSeconds} s`, shown, stderrTail(run.stderr, opts.source));
     }
-    let error: SourceError | null = run.code === 0 && run.frames > 0 && !outputWriteFailure(run.stderr) ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture', output: opts.workDir });
+    // The rest of a live window after an outage can be shorter than the camera's keyframe interval:
+    // the stream copy then ends before its first keyframe with nothing new, and the window is the
+    // segments recorded before the outage (not a stream that "gave zero frames").
+    const nothingLeftToCopy = live && previous.length > 0 && run.code === 0 && run.frames === 0 && !outputWriteFailure(run.stderr);
+    let error: SourceError | null = nothingLeftToCopy || (run.code === 0 && run.frames > 0 && !outputWriteFailure(run.stderr)) ? null : classifyFfmpegFailure({ source: opts.source, exitCode: run.code, signal: run.signal, stderr: run.stderr, frames: run.frames, what: 'capture', output: opts.workDir });
     // (not when retrying could help: an unreachable camera or a full disk, where re-encoding only writes more)
     if (error && !reencoded && !error.retryable && !(error instanceof EmptySourceError) && !/file not found|permission denied|authorization/.test(error.message)) {
       // Stream copy fails for codecs/timestamps the container cannot hold: re-encode instead.
@@ -402,8 +406,14 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       await cleanupFailed();
       throw error;
     }
+    if (nothingLeftToCopy) {
+      // whatever this attempt left (an empty segment) is not part of the window
+      const before = new Set(previous.map((p) => p.file));
+      await unlistSegments(opts.workDir, (await finishedSegments(opts.workDir)).map((p) => p.file).filter((f) => !before.has(f)));
+      await dropUnlistedSegments(opts.workDir);
+    }
     // (a network source whose header announces a duration is a file on a server, which may just end)
-    if (live && remaining !== undefined && parseHeader(run.stderr).durationSec === null) {
+    if (live && remaining !== undefined && !nothingLeftToCopy && parseHeader(run.stderr).durationSec === null) {
       // A live stream that ends (ffmpeg exits 0 at its end) before the window is recorded is an
       // outage, not a shorter window: the camera dropped off the network or stopped sending. Its
       // finished segments stay, so the retry records only the rest of the window.

@@ -11,6 +11,7 @@ import { deployModel, readCurrent, rollbackEdge, DeployChecksumError } from '../
 import { ffmpegArgs, probeSize, startEdgeServer } from '../../src/edge/serve.js';
 import { locateFfmpeg } from '../../src/video/ffmpeg.js';
 import { ffmpeg } from '../fixtures/clips.js';
+import { serveRtsp } from '../fixtures/rtsp.js';
 
 const PY = path.resolve('.venv/bin/python');
 const work = mkdtempSync(path.join(os.tmpdir(), 'edge-'));
@@ -227,6 +228,34 @@ test('edge serve keeps running: a camera down at startup is retried with backoff
     await until(async () => (await (await get('/cameras/later/detections')).json()) as { frame: number }, (d) => d.frame >= 1, 10_000, 'detections on the late camera');
   } finally {
     await server.close();
+  }
+});
+
+test('edge serve on a live RTSP camera: detections flow, and when the camera drops off they resume once it is back', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edge-rtsp-'));
+  const reg = new ModelRegistry(dataDir);
+  const [v1] = await registerAll(reg, [models.a]);
+  await deployModel({ dataDir, cameraId: 'cam', version: v1!.version, modelFile: v1!.file, sha256: v1!.sha, registry: reg });
+  const camera = await serveRtsp(clip);
+  const logs: string[] = [];
+  const server = await startEdgeServer({ dataDir, cameras: [{ id: 'cam', source: camera.url, classes: ['person'] }], port: 0, pollMs: 300, log: (m) => logs.push(m) });
+  try {
+    const first = await until(() => scrape(server.port), (m) => m.frames >= 5, 20_000, 'frames from the RTSP camera');
+    assert.equal(first.version, 'v1');
+    // the camera goes off the network for a while: its connection drops and new ones are refused
+    camera.setOffline(true);
+    camera.dropClients();
+    await until(() => scrape(server.port), (m) => /^autotuner_edge_streaming\{camera="cam"\} 0$/m.test(m.text), 15_000, 'the stream seen down');
+    camera.setOffline(false);
+    const back = await until(() => scrape(server.port), (m) => /^autotuner_edge_streaming\{camera="cam"\} 1$/m.test(m.text) && m.frames >= first.frames + 5, 30_000, 'frames again after the camera is back');
+    assert.match(back.text, /^autotuner_edge_stream_restarts_total\{camera="cam"\} [1-9]/m);
+    assert.ok(camera.plays() >= 2, `plays ${camera.plays()}`);
+    const det = (await (await fetch(`http://127.0.0.1:${server.port}/cameras/cam/detections`)).json()) as { detections: { className: string }[] };
+    assert.equal(det.detections[0]?.className, 'person');
+    assert.ok(!logs.join('\n').includes('rtsp-secret'), 'the camera password never reaches the log');
+  } finally {
+    await server.close();
+    await camera.close();
   }
 });
 

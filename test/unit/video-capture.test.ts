@@ -254,6 +254,30 @@ test('a camera that drops off the network mid-window fails the capture as retrya
   }
 });
 
+test('a camera that hangs (connection open, no packets) times out as a retryable outage that keeps what it recorded', async () => {
+  const camera = await serveRtsp(clip);
+  const workDir = path.join(fx.dir, 'rtsp-hung');
+  try {
+    // ffmpeg's own socket timeout (2 s here, `timeoutSec`) ends the read; the capture's watchdog (20 s) is the backstop
+    const window = { source: camera.url, fps: 10, seconds: 6, segmentSeconds: 1, timeoutSec: 2, workDir };
+    const hang = setTimeout(() => camera.setFrozen(true), 2500);
+    await assert.rejects(recordSource(window), (e: Error) => {
+      clearTimeout(hang);
+      assert.ok(e instanceof SourceUnreachableError && e.retryable, String(e));
+      assert.match(e.message, /was cut short: the stream ended after [\d.]+ s of the 6\.0 s to record/);
+      return true;
+    });
+    const kept = (await readdir(workDir)).filter((n) => /^seg-\d+\.mkv$/.test(n)).length;
+    assert.ok(kept >= 1, `segments kept: ${kept}`);
+    camera.setFrozen(false);
+    const r = await recordSource(window);
+    assert.equal(r.resumedSegments, kept);
+    assert.ok(Math.abs(r.seconds - 6) < 1, `seconds ${r.seconds}`);
+  } finally {
+    await camera.close();
+  }
+});
+
 test('a live HLS stream is recorded on its own timestamps: the window in stream time, at its rate', async () => {
   const stream = await serveHls(clip, fx.dir);
   try {

@@ -18,7 +18,8 @@ import { makeProject, startTemporal, TINY, VTEST } from './env.js';
 import { createServer, type Server } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { warmDecoderStats } from '../../src/video/warm-decoder.js';
-import { ffmpeg } from '../fixtures/clips.js';
+import { cutDemo, ffmpeg } from '../fixtures/clips.js';
+import { serveRtsp, type RtspCamera } from '../fixtures/rtsp.js';
 
 let env: TestWorkflowEnvironment;
 let project: LoadedConfig;
@@ -28,6 +29,8 @@ let httpServer: Server;
 let authSource = '';
 let emptyScene = '';
 let stillScene = '';
+let rtspCamera: RtspCamera | null = null;
+let rtspClip = '';
 
 /** The demo video over HTTP behind basic auth: a camera URL that carries credentials. */
 async function startAuthServer(): Promise<void> {
@@ -54,11 +57,15 @@ before(async () => {
   stillScene = path.join(os.tmpdir(), `autotuner-still-scene-${process.pid}.avi`);
   await ffmpeg(['-ss', '20', '-i', VTEST, '-frames:v', '1', '-vf', 'scale=384:-2', '-f', 'image2', '-c:v', 'png', `${stillScene}.png`]);
   await ffmpeg(['-loop', '1', '-framerate', '10', '-i', `${stillScene}.png`, '-t', '14', '-c:v', 'mpeg4', '-q:v', '4', '-g', '10', '-pix_fmt', 'yuv420p', stillScene]);
+  // a live camera: the demo video, 384 px wide, published over RTSP in real time, behind a password
+  rtspClip = await cutDemo(os.tmpdir(), `autotuner-rtsp-scene-${process.pid}.avi`, { start: 0, seconds: 30 });
+  rtspCamera = await serveRtsp(rtspClip);
   project = await makeProject([
     { id: 'itest', source: VTEST, site: 'lab', classes: ['person'] },
     { id: 'authcam', source: authSource, site: 'lab', classes: ['person'] },
     { id: 'emptycam', source: emptyScene, site: 'lab', classes: ['person'] },
     { id: 'stillcam', source: stillScene, site: 'lab', classes: ['person'] },
+    { id: 'rtspcam', source: rtspCamera.url, site: 'lab', classes: ['person'] },
   ]);
   const { workers } = await createWorkers({
     loaded: project,
@@ -76,9 +83,10 @@ before(async () => {
 
 after(async () => {
   httpServer?.close();
+  await rtspCamera?.close();
   await stopWorkers?.();
   await env?.teardown();
-  for (const f of [emptyScene, stillScene, `${stillScene}.png`]) if (f) await rm(f, { force: true });
+  for (const f of [emptyScene, stillScene, `${stillScene}.png`, rtspClip]) if (f) await rm(f, { force: true });
 });
 
 test('tuneCamera runs capture → sample → annotate → train → validate → deploy on real data', async () => {
@@ -192,6 +200,29 @@ test('stream credentials never reach workflow history; the edge worker restores 
   assert.ok(history.includes('http://***@127.0.0.1'), 'the redacted source is there instead');
   const progress = await started.handle.query<TuneProgress>('progress');
   assert.match(progress.stages.find((s) => s.stage === 'capture')!.summary ?? '', /frames/, 'capture used the real, authenticated URL');
+});
+
+test('a live RTSP camera behind a password is tuned end to end: its window in camera time, its password in no history', async () => {
+  const started = await startTune(env.client, 'rtspcam', { ...TINY, capture: { seconds: 6 }, student: { ...TINY.student, epochs: 1 } });
+  const outcome = (await started.handle.result()) as TuneOutcome;
+  assert.ok(outcome.state === 'deployed' || outcome.state === 'rejected', `${outcome.state}: ${outcome.reason}`);
+  const texts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    else if (typeof v === 'string') texts.push(v);
+  };
+  walk(await started.handle.fetchHistory());
+  const history = texts.join('\n');
+  assert.ok(!history.includes('rtsp-secret'), 'no camera password in history');
+  // the capture activity's result: the live window, recorded by stream copy at the camera's rate
+  const capture = texts.map((t) => /^\{"clip".*\}$/s.test(t) ? (JSON.parse(t) as { frames: number; seconds: number; fps: number; source: string }) : null).find(Boolean);
+  assert.ok(capture, 'the capture result is in the history');
+  assert.match(capture.source, /^rtsp:\/\/\*\*\*@127\.0\.0\.1:\d+\/live$/);
+  assert.equal(capture.fps, 10);
+  assert.ok(Math.abs(capture.seconds - 6) < 1, `seconds ${capture.seconds}`);
+  assert.ok(rtspCamera!.plays() >= 1);
 });
 
 test('an empty scene (the teacher finds nobody) ends the run as skipped, not failed: nothing trained, no model version', async () => {

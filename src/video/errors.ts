@@ -82,6 +82,14 @@ const UNREACHABLE = [
   /503 service unavailable/i,
   /stalled/i,
 ];
+/** Read-side words for "no packet came": a socket timeout, or the end before any frame gave the format. */
+const NO_VIDEO_ARRIVED = /connection timed out|operation timed out|cannot determine format of input (stream )?\S+ after eof/i;
+/**
+ * A streamed protocol's session describes the codec (RTSP's SDP) before any frame: a frame size
+ * still unknown when the probe gives up means no frame came. (Over HTTP it can mean a bad file.)
+ */
+const NO_FRAME_TO_PROBE = /could not find codec parameters[^\n]*unspecified size/i;
+const NO_VIDEO_STREAM = /matches no streams|does not contain any stream/i;
 const EMPTY = [
   /matches no streams/i,
   /does not contain any stream/i,
@@ -152,6 +160,15 @@ export function classifyFfmpegFailure(args: {
   if (DISK_FULL.test(args.stderr)) {
     const where = args.output ? ` writing ${args.output}` : '';
     return new DiskFullError(`${args.what} of ${shown} failed: the disk is full${where} (No space left on device): free space there; a retry resumes with what was recorded`, shown, tail);
+  }
+  // A camera whose stream opens but sends no video until the read times out or the stream ends (its
+  // encoder stalled or restarting): ffmpeg then cannot learn the codec's parameters or format, and
+  // a copy writes nothing. An outage to wait out, not an empty or unsupported source (a URL with no
+  // video stream at all still is one: "matches no streams").
+  const streamed = /^(rtsps?|rtmps?|srt|udp|rtp):\/\//i.test(args.source);
+  const noVideoCame = NO_VIDEO_ARRIVED.test(args.stderr) || (streamed && NO_FRAME_TO_PROBE.test(args.stderr));
+  if (isNetworkSource(args.source) && !args.frames && noVideoCame && !NO_VIDEO_STREAM.test(args.stderr)) {
+    return new SourceUnreachableError(`${args.what} of ${shown} failed: the camera sent no video before its stream timed out or ended (its encoder stalled or is restarting?)${detail}`, shown, tail);
   }
   if (args.exitCode === 0 && (args.frames ?? 0) === 0) {
     return new EmptySourceError(`${args.what} of ${shown} gave zero video frames${detail}`, shown, tail);

@@ -278,6 +278,32 @@ test('a camera that hangs (connection open, no packets) times out as a retryable
   }
 });
 
+test('a camera that answers but sends no video (its encoder stalled) is an outage to retry, not an empty or unsupported source', async () => {
+  const camera = await serveRtsp(clip);
+  try {
+    camera.setFrozen(true);
+    const spawned: RecordAttempt[] = [];
+    // before: "unsupported or undetectable codec" (non-retryable), then a re-encode attempt, then "gave zero video frames"
+    await assert.rejects(recordSource({ source: camera.url, fps: 10, seconds: 4, timeoutSec: 2, workDir: path.join(fx.dir, 'rtsp-mute'), onRecording: (a) => spawned.push(a) }), (e: Error) => {
+      assert.ok(e instanceof SourceUnreachableError && e.retryable, String(e));
+      assert.match(e.message, /the camera sent no video before its stream timed out or ended/);
+      return true;
+    });
+    assert.equal(spawned.length, 1, 'no re-encode attempt');
+  } finally {
+    await camera.close();
+  }
+  // the same words from a file, or with no video stream at all, keep their meaning
+  const eof = 'Cannot determine format of input stream 0:0 after EOF\nError marking filters as finished\n';
+  assert.ok(classifyFfmpegFailure({ source: '/videos/a.mp4', exitCode: 1, stderr: eof, what: 'capture' }) instanceof EmptySourceError);
+  assert.ok(classifyFfmpegFailure({ source: 'rtsp://cam/x', exitCode: 1, stderr: eof, what: 'capture' }) instanceof SourceUnreachableError);
+  assert.ok(classifyFfmpegFailure({ source: 'rtsp://cam/x', exitCode: 1, stderr: "Stream map '0:v:0' matches no streams.\n", what: 'capture' }) instanceof EmptySourceError);
+  const unprobed = '[rtsp @ 0x1] Could not find codec parameters for stream 0 (Video: h264, none): unspecified size\n';
+  assert.ok(classifyFfmpegFailure({ source: 'rtsp://cam/x', exitCode: 1, stderr: unprobed, what: 'capture' }) instanceof SourceUnreachableError);
+  // over HTTP the same words can be a file ffmpeg cannot read: still not retried for hours
+  assert.ok(classifyFfmpegFailure({ source: 'http://cdn/a.avi', exitCode: 1, stderr: unprobed, what: 'capture' }) instanceof SourceInvalidError);
+});
+
 test('a live HLS stream is recorded on its own timestamps: the window in stream time, at its rate', async () => {
   const stream = await serveHls(clip, fx.dir);
   try {

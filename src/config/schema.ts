@@ -16,6 +16,12 @@ export const captureSchema = z
     width: z.number().int().positive().optional(),
     /** how long an unreachable camera is retried before the run fails (edge outage) */
     outageRetryHours: z.number().positive().default(6),
+    /**
+     * How an rtsp:// camera sends RTP: 'tcp' (default: interleaved on the RTSP connection, through
+     * NAT and firewalls, nothing lost) or 'udp', for a camera that refuses TCP (461 Unsupported
+     * Transport); UDP needs the network between camera and worker to let it through, and loses packets.
+     */
+    rtspTransport: z.enum(['tcp', 'udp']).default('tcp'),
   })
   .strict();
 
@@ -158,7 +164,7 @@ export const cameraSchema = z
     /** classes the student learns, by teacher class name */
     classes: z.array(z.string().min(1)).min(1).default(['person']),
     schedule: scheduleSchema.optional(),
-    capture: captureSchema.default({ fps: 10, outageRetryHours: 6 }),
+    capture: captureSchema.default({ fps: 10, outageRetryHours: 6, rtspTransport: 'tcp' }),
     sample: sampleSchema.default({ budget: 120, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2 }),
     teacher: teacherSchema.default(teacherSchema.parse({})),
     student: studentSchema.default(studentSchema.parse({})),

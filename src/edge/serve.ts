@@ -25,6 +25,8 @@ export interface ServeCamera {
   id: string;
   source: string;
   classes?: string[];
+  /** capture.rtspTransport: how an rtsp:// camera sends RTP (default 'tcp') */
+  rtspTransport?: 'tcp' | 'udp';
 }
 
 export interface EdgeServerOptions {
@@ -96,8 +98,8 @@ function isLive(source: string): boolean {
  * ffmpeg's input arguments for a camera: the capture's own (RTSP over TCP, socket timeouts so a dead
  * camera ends ffmpeg and the stream restarts, `-f v4l2` for /dev/videoN); files plainly.
  */
-function edgeInputArgs(source: string, replay: boolean): string[] {
-  if (isLive(source)) return inputArgs(source);
+function edgeInputArgs(source: string, replay: boolean, rtspTransport?: 'tcp' | 'udp'): string[] {
+  if (isLive(source)) return inputArgs(source, { rtspTransport });
   const file = source.replace(/^file:\/\//, '');
   return replay ? ['-re', '-stream_loop', '-1', '-i', file] : ['-i', file];
 }
@@ -107,14 +109,14 @@ function edgeInputArgs(source: string, replay: boolean): string[] {
  * forever. The output size is pinned to the probed one: a camera whose resolution changes mid-stream
  * is scaled, so the pipe is never cut at the wrong frame size.
  */
-export function ffmpegArgs(source: string, size?: { width: number; height: number }): string[] {
+export function ffmpegArgs(source: string, size?: { width: number; height: number }, rtspTransport?: 'tcp' | 'udp'): string[] {
   const pin = size ? ['-s', `${size.width}x${size.height}`] : [];
-  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...edgeInputArgs(source, true), '-an', ...pin, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...edgeInputArgs(source, true, rtspTransport), '-an', ...pin, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 }
 
 /** The video size, from ffmpeg's own log: ffmpeg-static ships no ffprobe. */
-export async function probeSize(ffmpeg: string, source: string): Promise<{ width: number; height: number }> {
-  const args = ['-hide_banner', '-nostdin', '-v', 'info', ...edgeInputArgs(source, false), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'];
+export async function probeSize(ffmpeg: string, source: string, rtspTransport?: 'tcp' | 'udp'): Promise<{ width: number; height: number }> {
+  const args = ['-hide_banner', '-nostdin', '-v', 'info', ...edgeInputArgs(source, false, rtspTransport), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'];
   // ffmpeg exits non-zero on a broken source but has printed the header by then if it got that far
   let failure = '';
   const stderr = await execFileP(ffmpeg, args, { timeout: 30_000, killSignal: 'SIGKILL', maxBuffer: 4 << 20 }).then(
@@ -238,7 +240,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
     if (closing) return;
     try {
       // re-probed on every start: a camera may come back with another resolution
-      const size = await probeSize(ffmpeg, st.cam.source);
+      const size = await probeSize(ffmpeg, st.cam.source, st.cam.rtspTransport);
       st.width = size.width;
       st.height = size.height;
     } catch (err) {
@@ -246,7 +248,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
     }
     if (closing) return;
     const frameBytes = st.width * st.height * 3;
-    const child = spawn(ffmpeg, ffmpegArgs(st.cam.source, { width: st.width, height: st.height }), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ffmpeg, ffmpegArgs(st.cam.source, { width: st.width, height: st.height }, st.cam.rtspTransport), { stdio: ['ignore', 'pipe', 'pipe'] });
     st.ffmpeg = child;
     let buf = Buffer.allocUnsafe(frameBytes);
     let filled = 0;

@@ -60,6 +60,7 @@ export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureRe
     seconds: camera.capture.seconds,
     frames: camera.capture.frames,
     fps: camera.capture.fps,
+    rtspTransport: camera.capture.rtspTransport,
     workDir: opts.workDir,
     segmentSeconds: opts.segmentSeconds,
     onProgress: opts.onProgress,

@@ -98,13 +98,18 @@ const EMPTY = [
   /nothing was written into output file.*because at least one of its streams received no packets/i, // 5.1 names the file
   /EOF before video frames/i,
 ];
-const INVALID_HINTS: Array<[RegExp, string]> = [
+/** Causes that make a source bad whatever else its log says: checked before the network's words. */
+const INVALID_FIRST: Array<[RegExp, string]> = [
   [/no such file or directory/i, 'file not found'],
   [/permission denied/i, 'permission denied'],
   [/401 unauthorized|403 forbidden|authorization failed|unauthorized/i, 'authorization failed (check the camera user and password)'],
+  [/461 unsupported transport/i, 'the camera refuses the RTSP transport asked for (461 Unsupported Transport): set the camera\'s capture.rtspTransport to the other one ("udp" for a camera that refuses the default "tcp"; UDP needs the network to let RTP through)'],
   [/404 not found|server returned 4\d\d/i, 'stream path not found on the camera'],
   [/protocol not found/i, 'unsupported protocol'],
   [/decoder .* not found|unsupported codec|could not find codec parameters|no decoder/i, 'unsupported or undetectable codec'],
+];
+/** Words a dropped connection can cause too: checked after the network's. */
+const INVALID_LAST: Array<[RegExp, string]> = [
   [/moov atom not found/i, 'truncated or incomplete MP4 (no moov atom)'],
   [/invalid data found when processing input/i, 'not a readable video (corrupt or unknown format)'],
   [/corrupt decoded frame|truncated|partial file/i, 'corrupt or truncated video'],
@@ -182,7 +187,7 @@ export function classifyFfmpegFailure(args: {
   for (const re of EMPTY) {
     if (re.test(args.stderr)) return new EmptySourceError(`${args.what} of ${shown} gave zero video frames${detail}`, shown, tail);
   }
-  for (const [re, why] of INVALID_HINTS.slice(0, 6)) {
+  for (const [re, why] of INVALID_FIRST) {
     if (re.test(args.stderr)) return new SourceInvalidError(`${args.what} of ${shown} failed: ${why}${detail}`, shown, tail);
   }
   for (const re of UNREACHABLE) {
@@ -193,7 +198,7 @@ export function classifyFfmpegFailure(args: {
   if (/^rtsps?:\/\//i.test(args.source) && !args.frames && /invalid data found when processing input/i.test(args.stderr)) {
     return new SourceUnreachableError(`${args.what} of ${shown} failed: the camera closed the connection without an RTSP answer (rebooting, at its limit of viewers, or not an RTSP port?)${detail}`, shown, tail);
   }
-  for (const [re, why] of INVALID_HINTS.slice(6)) {
+  for (const [re, why] of INVALID_LAST) {
     if (re.test(args.stderr)) return new SourceInvalidError(`${args.what} of ${shown} failed: ${why}${detail}`, shown, tail);
   }
   if (args.signal && CRASH_SIGNALS.has(args.signal) && !isNetworkSource(args.source)) {

@@ -77,11 +77,11 @@ export function locateFfmpeg(opts: { refresh?: boolean } = {}): Promise<FfmpegIn
  * packets through NAT/firewalls), socket timeouts so an unreachable camera fails in seconds
  * instead of hanging, v4l2 for local devices.
  */
-export function inputArgs(source: string, opts: { timeoutSec?: number; wallclock?: boolean } = {}): string[] {
+export function inputArgs(source: string, opts: { timeoutSec?: number; wallclock?: boolean; rtspTransport?: 'tcp' | 'udp' } = {}): string[] {
   const us = String(Math.round((opts.timeoutSec ?? 10) * 1e6));
   // a live stream whose demuxer has no clock of its own is timed by when its frames arrive
   const clock = opts.wallclock ? ['-use_wallclock_as_timestamps', '1'] : [];
-  if (/^rtsps?:\/\//i.test(source)) return ['-rtsp_transport', 'tcp', '-timeout', us, ...clock, '-i', source];
+  if (/^rtsps?:\/\//i.test(source)) return ['-rtsp_transport', opts.rtspTransport ?? 'tcp', '-timeout', us, ...clock, '-i', source];
   if (isNetworkSource(source)) return ['-rw_timeout', us, ...clock, '-i', source];
   if (/^\/dev\/video\d+$/.test(source)) return ['-f', 'v4l2', ...clock, '-i', source];
   return [...clock, '-i', source];

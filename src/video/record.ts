@@ -39,6 +39,8 @@ export interface RecordOptions {
   defaultLiveSeconds?: number;
   /** socket timeout for network sources */
   timeoutSec?: number;
+  /** RTP over the RTSP connection ('tcp', default) or over UDP (capture.rtspTransport) */
+  rtspTransport?: 'tcp' | 'udp';
   /** kill ffmpeg and call the source unreachable when no progress comes for this long */
   stallSeconds?: number;
   /** force re-encoding (otherwise only when stream copy fails) */
@@ -339,7 +341,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
       if (!live && doneSeconds > 0) args.push('-ss', doneSeconds.toFixed(3));
       const wallclock = live && wallclockSources.has(opts.source);
       timedByArrival ||= wallclock;
-      args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec, wallclock }));
+      args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec, wallclock, rtspTransport: opts.rtspTransport }));
       if (remaining !== undefined) args.push('-t', remaining.toFixed(3));
       args.push('-map', '0:v:0', '-an', '-sn', '-dn');
       args.push(...(reencode ? await reencodeArgs(segmentSeconds) : ['-c:v', 'copy']));

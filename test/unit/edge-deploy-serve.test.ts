@@ -164,6 +164,9 @@ test('edge ffmpeg arguments: cameras as the capture reads them (RTSP over TCP, t
   const rtsp = ffmpegArgs('rtsp://u:p@cam/stream');
   assert.deepEqual(rtsp.slice(rtsp.indexOf('-rtsp_transport'), rtsp.indexOf('-i') + 2), ['-rtsp_transport', 'tcp', '-timeout', '10000000', '-i', 'rtsp://u:p@cam/stream']);
   assert.ok(!rtsp.includes('-re') && !rtsp.includes('-stream_loop'));
+  // a camera that refuses TCP (capture.rtspTransport "udp") is read over UDP here too
+  const udp = ffmpegArgs('rtsp://u:p@cam/stream', undefined, 'udp');
+  assert.deepEqual(udp.slice(udp.indexOf('-rtsp_transport'), udp.indexOf('-rtsp_transport') + 2), ['-rtsp_transport', 'udp']);
   const usb = ffmpegArgs('/dev/video0');
   assert.deepEqual(usb.slice(usb.indexOf('-f'), usb.indexOf('-f') + 4), ['-f', 'v4l2', '-i', '/dev/video0']);
   assert.ok(!usb.includes('-re'));

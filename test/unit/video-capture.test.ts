@@ -224,6 +224,26 @@ test('a live RTSP camera (H.264 over RTP, interleaved on TCP): stream copy on it
   }
 });
 
+test('a camera that refuses RTSP over TCP (461) is a config error that says what to set; over UDP it records', async () => {
+  const camera = await serveRtsp(clip, { transport: 'udp' });
+  try {
+    await assert.rejects(recordSource({ source: camera.url, fps: 10, seconds: 2, workDir: path.join(fx.dir, 'rtsp-461') }), (e: Error) => {
+      // before: "failed (ffmpeg exit 1)", retryable: retried for the camera's whole outage window, never to work
+      assert.ok(e instanceof SourceInvalidError && !e.retryable, String(e));
+      assert.match(e.message, /refuses the RTSP transport asked for \(461 Unsupported Transport\): set the camera's capture\.rtspTransport/);
+      return true;
+    });
+    const r = await recordSource({ source: camera.url, fps: 10, seconds: 3, rtspTransport: 'udp', workDir: path.join(fx.dir, 'rtsp-udp') });
+    assert.equal(r.codec, 'h264');
+    assert.ok(Math.abs(r.seconds - 3) < 0.6, `seconds ${r.seconds}`);
+    assert.ok(r.frames >= 15 && r.frames <= 40, `frames ${r.frames}`);
+  } finally {
+    await camera.close();
+  }
+  assert.deepEqual(inputArgs('rtsp://cam/x', { timeoutSec: 1, rtspTransport: 'udp' }).slice(0, 2), ['-rtsp_transport', 'udp']);
+  assert.deepEqual(parseConfig({ cameras: [{ id: 'c', source: 'rtsp://cam/x' }] }).cameras[0]!.capture.rtspTransport, 'tcp');
+});
+
 test('a camera that drops off the network mid-window fails the capture as retryable; the retry records only the rest', async () => {
   const camera = await serveRtsp(clip);
   const workDir = path.join(fx.dir, 'rtsp-drop');

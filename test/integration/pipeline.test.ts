@@ -182,11 +182,8 @@ test('manual approval: the run waits for the approval signal and a rejection kee
   assert.equal((await registry.get('itest', outcome.modelVersion!)).state, 'rejected');
 });
 
-test('stream credentials never reach workflow history; the edge worker restores them to capture', async () => {
-  const started = await startTune(env.client, 'authcam', { ...TINY, student: { ...TINY.student, epochs: 1 } });
-  const outcome = (await started.handle.result()) as TuneOutcome;
-  assert.ok(outcome.state === 'deployed' || outcome.state === 'rejected');
-  // Payload bytes (Buffer/Uint8Array) decoded to text, so the search sees what history stores.
+/** Every string and payload in a run's history, payload bytes decoded to text: what a search of the history sees. */
+async function historyTexts(handle: { fetchHistory: () => Promise<unknown> }): Promise<string[]> {
   const texts: string[] = [];
   const walk = (v: unknown): void => {
     if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
@@ -194,7 +191,15 @@ test('stream credentials never reach workflow history; the edge worker restores 
     else if (v && typeof v === 'object') Object.values(v).forEach(walk);
     else if (typeof v === 'string') texts.push(v);
   };
-  walk(await started.handle.fetchHistory());
+  walk(await handle.fetchHistory());
+  return texts;
+}
+
+test('stream credentials never reach workflow history; the edge worker restores them to capture', async () => {
+  const started = await startTune(env.client, 'authcam', { ...TINY, student: { ...TINY.student, epochs: 1 } });
+  const outcome = (await started.handle.result()) as TuneOutcome;
+  assert.ok(outcome.state === 'deployed' || outcome.state === 'rejected');
+  const texts = await historyTexts(started.handle);
   const history = texts.join('\n');
   assert.ok(history.includes('viewer') === false && history.includes('s3cret-pw') === false, 'no credentials in history');
   assert.ok(history.includes('http://***@127.0.0.1'), 'the redacted source is there instead');
@@ -206,14 +211,7 @@ test('a live RTSP camera behind a password is tuned end to end: its window in ca
   const started = await startTune(env.client, 'rtspcam', { ...TINY, capture: { seconds: 6 }, student: { ...TINY.student, epochs: 1 } });
   const outcome = (await started.handle.result()) as TuneOutcome;
   assert.ok(outcome.state === 'deployed' || outcome.state === 'rejected', `${outcome.state}: ${outcome.reason}`);
-  const texts: string[] = [];
-  const walk = (v: unknown): void => {
-    if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-    else if (typeof v === 'string') texts.push(v);
-  };
-  walk(await started.handle.fetchHistory());
+  const texts = await historyTexts(started.handle);
   const history = texts.join('\n');
   assert.ok(!history.includes('rtsp-secret'), 'no camera password in history');
   // the capture activity's result: the live window, recorded by stream copy at the camera's rate

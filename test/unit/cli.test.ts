@@ -191,6 +191,10 @@ test('doctor checks the install and reports JSON', async () => {
   assert.equal(byName['temporal server'], false, 'no server at the address');
   const plan = report.checks.find((c: { name: string }) => c.name === 'teacher plan') as { detail: string };
   assert.match(plan.detail, new RegExp(`^${inferencePlan('cpu').sessions} session\\(s\\), op threads [0-9+]+ \\(${os.availableParallelism()} cores`));
+  // the config's camera (the demo video), opened as its capture opens it
+  const camera = report.checks.find((c: { name: string }) => c.name === 'camera demo') as { ok: boolean; detail: string };
+  assert.equal(camera.ok, true);
+  assert.match(camera.detail, /vtest\.avi: msmpeg4v3 768x576 @ 10 fps, 79\.5 s$/);
   assert.equal(report.ok, true, 'an absent server is a warning, not a failure');
   assert.equal(r.code, 0);
 });

@@ -20,6 +20,7 @@ import { classifyFfmpegFailure, DiskFullError, EmptySourceError, SourceInvalidEr
 import { hasNoTimestamps, inputArgs, parseHeader, TailBuffer } from '../../src/video/ffmpeg.js';
 import { closedPort, cutDemo, ffmpeg, serveHls, serveMjpeg, tempDir } from '../fixtures/clips.js';
 import { serveRtsp } from '../fixtures/rtsp.js';
+import { describeSource, formatSourceDescription } from '../../src/video/probe.js';
 
 const fx = await tempDir('capture');
 test.after(() => fx.cleanup());
@@ -359,6 +360,25 @@ test('a file on a web server that ends before the window is a short clip, not an
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+});
+
+test('describeSource (the camera check of autotuner doctor) reads each kind of source as the capture opens it, or says why not', async () => {
+  const [rtsp, mjpeg] = await Promise.all([serveRtsp(clip), serveMjpeg(clip)]);
+  try {
+    const cam = await describeSource(rtsp.url, { timeoutSec: 5 });
+    assert.deepEqual([cam.codec, cam.width, cam.height, cam.fps, cam.live, cam.timedByArrival], ['h264', 384, 288, 10, true, false]);
+    assert.equal(formatSourceDescription(cam), 'h264 384x288 @ 10 fps, live (rtsp)');
+    assert.ok(!cam.source.includes('rtsp-secret'));
+    const mj = await describeSource(mjpeg.url, { timeoutSec: 5 });
+    assert.equal(mj.timedByArrival, true);
+    assert.match(formatSourceDescription(mj), /^mjpeg 384x288 no timestamps: timed by arrival, live \(mpjpeg\)$/);
+    await assert.rejects(describeSource(rtsp.url.replace('rtsp-secret', 'nope'), { timeoutSec: 5 }), (e: Error) => e instanceof SourceInvalidError && /authorization failed/.test(e.message) && !e.message.includes('nope'));
+  } finally {
+    await Promise.all([rtsp.close(), mjpeg.close()]);
+  }
+  assert.equal(formatSourceDescription(await describeSource(clip)), 'mpeg4 384x288 @ 10 fps, 6.0 s');
+  await assert.rejects(describeSource(`rtsp://u:p@127.0.0.1:${await closedPort()}/x`, { timeoutSec: 2 }), SourceUnreachableError);
+  await assert.rejects(describeSource(path.join(fx.dir, 'missing.mp4')), (e: Error) => e instanceof SourceInvalidError && /file not found/.test(e.message));
 });
 
 test('input formats without timestamps are recognised from the header; arrival times go before the input', () => {

@@ -36,6 +36,7 @@ export function register(program: Command): void {
       const [
         { inferencePlan }, { builtinCenternetJson }, { temporalCli }, { findFfmpeg }, { jpegCodecStatus },
         { openYuvJpegEncoder }, { openOutputChannel }, { CHANNEL_SEND_BUFFER }, { yuvWasmBytes }, { defaultPython },
+        { describeSource, formatSourceDescription },
       ] = await Promise.all([
         import('../../detect/providers.js'),
         import('../../models/builtin.js'),
@@ -47,6 +48,7 @@ export function register(program: Command): void {
         import('../../video/socket-buffer.js'),
         import('../../video/yuv-simd.js'),
         import('../../worker/deps.js'),
+        import('../../video/probe.js'),
       ]);
       const py = defaultPython();
       // concurrent: the Python imports (torch ~3 s) would otherwise run one after another
@@ -113,6 +115,19 @@ export function register(program: Command): void {
           if (!(await isTemporalUp(address))) throw new Error(`nothing answers at ${address}`);
           return address;
         }, '"autotuner server" (or "autotuner demo" starts one), or set TEMPORAL_ADDRESS', true),
+        // each camera opened as its capture opens it: reachable, authorised, its stream readable.
+        // A warning, not a failure: a camera may be off while the install is checked.
+        ...loaded.config.cameras.map((cam) =>
+          check(
+            `camera ${cam.id}`,
+            async () => {
+              const d = await describeSource(cam.source, { timeoutSec: 5, rtspTransport: cam.capture.rtspTransport });
+              return `${d.source}: ${formatSourceDescription(d)}`;
+            },
+            `check camera "${cam.id}" in the config (source, user and password, capture.rtspTransport) and that this host reaches it`,
+            true,
+          ),
+        ),
       ]);
       if (globalOpts(cmd).json) printJson({ ok: checks.every((c) => c.ok || c.optional), checks });
       else {

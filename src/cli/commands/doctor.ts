@@ -26,6 +26,24 @@ async function check(name: string, fn: () => Promise<string>, fix: string, optio
   }
 }
 
+/** Run at most `n` of the given tasks at once. */
+function limiter(n: number): { run: <T>(task: () => Promise<T>) => Promise<T> } {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return {
+    run: async <T>(task: () => Promise<T>): Promise<T> => {
+      if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+      active++;
+      try {
+        return await task();
+      } finally {
+        active--;
+        waiting.shift()?.();
+      }
+    },
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('doctor')
@@ -51,6 +69,7 @@ export function register(program: Command): void {
         import('../../video/probe.js'),
       ]);
       const py = defaultPython();
+      const cameraSlots = limiter(6);
       // concurrent: the Python imports (torch ~3 s) would otherwise run one after another
       const checks: Check[] = await Promise.all([
         check('node', async () => process.version, 'install Node.js 20+'),
@@ -121,7 +140,8 @@ export function register(program: Command): void {
           check(
             `camera ${cam.id}`,
             async () => {
-              const d = await describeSource(cam.source, { timeoutSec: 5, rtspTransport: cam.capture.rtspTransport });
+              // a site's worth of cameras, a few ffmpegs at a time
+              const d = await cameraSlots.run(() => describeSource(cam.source, { timeoutSec: 5, rtspTransport: cam.capture.rtspTransport }));
               return `${d.source}: ${formatSourceDescription(d)}`;
             },
             `check camera "${cam.id}" in the config (source, user and password, capture.rtspTransport) and that this host reaches it`,

@@ -4,7 +4,7 @@ import type { CaptureResult, SampleResult } from '../pipeline/types.js';
 import type { CaptureProgress } from '../video/record.js';
 import type { SampleManifest } from './manifest.js';
 import { captureSamplingAhead } from './sample-ahead.js';
-import { sampleCapture } from './sample-step.js';
+import { sampleCapture, type CameraStateUse } from './sample-step.js';
 
 export interface CaptureAndSampleOptions {
   camera: CameraConfig;
@@ -12,6 +12,8 @@ export interface CaptureAndSampleOptions {
   dataDir: string;
   workDir: string;
   runKey?: string;
+  /** see SampleStepOptions.cameraState (default `update`, as the activities) */
+  cameraState?: CameraStateUse;
   onCapture?: (p: CaptureProgress) => void;
   onSample?: (p: { decoded: number; t: number }) => void;
   signal?: AbortSignal;
@@ -29,6 +31,7 @@ export async function captureAndSample(
     workDir: opts.workDir,
     dataDir: opts.dataDir,
     runKey: opts.runKey,
+    cameraState: opts.cameraState,
     onProgress: opts.onCapture,
     onSample: opts.onSample,
     signal: opts.signal,
@@ -40,6 +43,7 @@ export async function captureAndSample(
     store: opts.store,
     dataDir: opts.dataDir,
     runKey: opts.runKey,
+    cameraState: opts.cameraState,
     onProgress: opts.onSample,
     signal: opts.signal,
   });

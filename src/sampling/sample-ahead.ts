@@ -7,7 +7,7 @@ import { CLIP_EXTENSION, type RecordAttempt } from '../video/record.js';
 import { redactText } from '../video/redact.js';
 import type { WarmLease } from '../video/warm-decoder.js';
 import { prewarmSampleDecode, windowPlan } from './sample.js';
-import { keepSampledAhead, sampleKey, sampleToStore, WARM_KEEP_MS, type SampleStepResult } from './sample-step.js';
+import { keepSampledAhead, sampleKey, sampleToStore, WARM_KEEP_MS, type CameraStateUse, type SampleStepResult } from './sample-step.js';
 
 /**
  * Sampling ahead: a camera that is a local file is sampled while its clip is being recorded.
@@ -30,6 +30,8 @@ export interface CaptureSamplingAheadOptions extends CaptureStepOptions {
   dataDir: string;
   /** the run (see SampleStepOptions.runKey): part of what the sample step matches */
   runKey?: string;
+  /** see SampleStepOptions.cameraState: part of what the sample step matches */
+  cameraState?: CameraStateUse;
   /** progress of the sample taken ahead */
   onSample?: (p: { decoded: number; t: number }) => void;
   /**
@@ -115,6 +117,7 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       store: opts.store,
       dataDir: opts.dataDir,
       runKey: opts.runKey,
+      cameraState: opts.cameraState,
       clip: camera.source,
       // as the capture reports it (CaptureResult.source), so the manifests are the same
       source: redactText(camera.source, camera.source),
@@ -146,7 +149,7 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       // every packet recorded was decoded (no resampling: the counts must agree)
       const allFrames = !result || sampleFps !== captured.fps || result.decoded === captured.frames;
       if (result && samePlan && allFrames) {
-        keepSampledAhead(sampleKey(camera, captured, opts.runKey), result);
+        keepSampledAhead(sampleKey(camera, captured, opts.runKey, opts.cameraState), result);
         opts.onSampledAhead?.({ kept: true });
       } else {
         const reason = reencoded

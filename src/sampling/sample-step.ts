@@ -8,12 +8,22 @@ import { CLIP_EXTENSION } from '../video/record.js';
 import type { WarmLease } from '../video/warm-decoder.js';
 import { prewarmSampleDecode, sampleClip, type SampleClipOptions } from './sample.js';
 
+/**
+ * What a sample does with the camera's background state (`<dataDir>/cameras/<id>`, the camera-moved
+ * check across runs): `update` compares with the previous run's background and leaves its own for
+ * the next run (the activities); `compare` only compares (a trial capture of the camera from the
+ * command line); `ignore` neither (a trial of another source with a camera's settings).
+ */
+export type CameraStateUse = 'update' | 'compare' | 'ignore';
+
 export interface SampleStepOptions {
   camera: CameraConfig;
   captured: CaptureResult;
   store: DirectoryArtifactStore;
   dataDir: string;
   runKey?: string;
+  /** default `update` */
+  cameraState?: CameraStateUse;
   onProgress?: (p: { decoded: number; t: number }) => void;
   signal?: AbortSignal;
 }
@@ -65,9 +75,9 @@ let aheadTaken = 0;
  * camera's capture and sample settings, and the window as recorded. A sample taken ahead is the
  * step's only where all of them are equal.
  */
-export function sampleKey(camera: CameraConfig, captured: CaptureResult, runKey: string | undefined): string {
+export function sampleKey(camera: CameraConfig, captured: CaptureResult, runKey: string | undefined, cameraState: CameraStateUse = 'update'): string {
   const c = camera.capture;
-  return JSON.stringify([runKey ?? '', captured.clip.sha256, camera.id, camera.sample, c.fps ?? null, c.width ?? null, captured.seconds, captured.fps, captured.width, captured.source]);
+  return JSON.stringify([runKey ?? '', cameraState, captured.clip.sha256, camera.id, camera.sample, c.fps ?? null, c.width ?? null, captured.seconds, captured.fps, captured.width, captured.source]);
 }
 
 /** Keep a sample taken ahead for the sample step of `key` (sampleKey). */
@@ -85,7 +95,7 @@ export function sampledAheadStats(): { kept: number; taken: number; waiting: num
 }
 
 async function takeSampledAhead(opts: SampleStepOptions): Promise<SampleStepResult | null> {
-  const key = sampleKey(opts.camera, opts.captured, opts.runKey);
+  const key = sampleKey(opts.camera, opts.captured, opts.runKey, opts.cameraState);
   const entry = sampledAhead.get(key);
   if (!entry) return null;
   sampledAhead.delete(key);
@@ -137,7 +147,8 @@ export async function sampleToStore(
       checkTruncation: opts.checkTruncation,
       alwaysGrid: opts.alwaysGrid,
       outDir,
-      cameraStateDir: cameraStateDir(opts.dataDir, opts.camera.id),
+      cameraStateDir: opts.cameraState === 'ignore' ? undefined : cameraStateDir(opts.dataDir, opts.camera.id),
+      saveState: (opts.cameraState ?? 'update') === 'update',
       runKey: opts.runKey,
       overlapStateSave: true,
       onProgress: opts.onProgress,

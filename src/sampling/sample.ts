@@ -56,6 +56,12 @@ export interface SampleClipOptions {
   /** identifies the run (workflow run id): a retried sample compares with the background from before this run */
   runKey?: string;
   /**
+   * Leave this run's background in cameraStateDir for the next run (default true). False only
+   * compares with it: a trial capture from the command line must not become the camera's last
+   * view, or the next tuning would compare with the trial instead of with its previous run.
+   */
+  saveState?: boolean;
+  /**
    * Return before this run's background is saved to cameraStateDir, with `stateSaved` to await:
    * the caller stores the frames meanwhile (the save is a few small fsynced writes, slow on an SD
    * card). Without it sampleClip resolves only once the state is saved.
@@ -360,9 +366,11 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
           : `the image's aspect ratio differs from the previous run's`;
       }
     }
-    stateSave = saveBackground(opts.cameraStateDir, model.background, gridW, gridH, opts.runKey);
-    // its failure reaches whoever awaits it (below, or the caller's stateSaved), never as an unhandled rejection
-    stateSave.catch(() => undefined);
+    if (opts.saveState !== false) {
+      stateSave = saveBackground(opts.cameraStateDir, model.background, gridW, gridH, opts.runKey);
+      // its failure reaches whoever awaits it (below, or the caller's stateSaved), never as an unhandled rejection
+      stateSave.catch(() => undefined);
+    }
   }
 
   const frames: ManifestFrame[] = chosen.map((k) => ({

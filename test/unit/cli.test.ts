@@ -110,6 +110,9 @@ test('capture samples a camera from the command line and copies the frames to --
   assert.equal(second.sample.decoded, 10);
   assert.ok(second.sample.selected < first.sample.selected);
   assert.deepEqual(await images(), (await manifest()).frames.map((f) => `${f.name}.jpg`).sort());
+  // a trial of another source leaves the configured camera's background state alone: its next
+  // tuning compares with its own previous run, not with this scene
+  await assert.rejects(readdir(path.join(dir, '.autotuner', 'cameras', 'demo')), { code: 'ENOENT' });
   // --out naming a file is refused before anything is captured
   const file = path.join(dir, 'walk.avi');
   const bad = await cli(['capture', '--source', clip, '--frames', '10', '--out', file], dir);

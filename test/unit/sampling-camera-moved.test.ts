@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SampleConfig } from '../../src/config/schema.js';
@@ -114,6 +114,35 @@ test('the sample step saves the background while it stores the frames: saved whe
     assert.deepEqual(unhandled, []);
   } finally {
     process.off('unhandledRejection', onUnhandled);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the camera state: update leaves the background for the next run, compare only reads it, ignore neither', async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'moved-use-'));
+  try {
+    const store = new DirectoryArtifactStore(path.join(dataDir, 'store'));
+    const camera = cameraSchema.parse({ id: 'cam', source: early, sample });
+    const capturedOf = async (file: string) => ({ clip: await store.putFile(file, 'other'), frames: 80, seconds: 8, width: 384, height: 288, fps: 10, source: file });
+    const [mine, elsewhere] = [await capturedOf(early), await capturedOf(otherView)];
+    const background = path.join(cameraStateDir(dataDir, 'cam'), 'background.png');
+    await sampleCapture({ camera, captured: mine, store, dataDir, runKey: 'run1' });
+    const saved = await readFile(background);
+    // a trial of another scene with this camera's settings: not compared, nothing written
+    const ignored = await sampleCapture({ camera, captured: elsewhere, store, dataDir, runKey: 'trial1', cameraState: 'ignore' });
+    assert.equal(ignored.cameraMoved, false, ignored.cameraMovedReason);
+    assert.equal(ignored.manifest.stats.previousCorrelation, null);
+    // a trial of the camera that sees another view: reported, and still nothing written
+    const compared = await sampleCapture({ camera, captured: elsewhere, store, dataDir, runKey: 'trial2', cameraState: 'compare' });
+    assert.equal(compared.cameraMoved, true);
+    assert.match(compared.cameraMovedReason ?? '', /previous run's background/);
+    assert.deepEqual(await readFile(background), saved);
+    assert.deepEqual((await readdir(cameraStateDir(dataDir, 'cam'))).sort(), ['background.png', 'background.run']);
+    // so the next tuning still compares with its previous run, not with a trial
+    const next = await sampleCapture({ camera, captured: mine, store, dataDir, runKey: 'run2' });
+    assert.equal(next.cameraMoved, false, next.cameraMovedReason);
+    assert.ok((next.manifest.stats.previousCorrelation ?? 0) > 0.9, `correlation ${next.manifest.stats.previousCorrelation}`);
+  } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
 });

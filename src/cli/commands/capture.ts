@@ -69,6 +69,10 @@ export function register(program: Command): void {
         capture: { ...base.capture, ...(o.frames ? { frames: o.frames } : {}), ...(o.seconds ? { seconds: o.seconds } : {}) },
       });
       const deps = makeDeps(loaded.config, loaded.dir);
+      // A trial never writes the camera's background state (the camera-moved check across runs
+      // belongs to its tunings): it compares with it when it captures that camera, and ignores it
+      // when --source names another one (its scene is not the camera's).
+      const cameraState = camera.source === base.source ? 'compare' : 'ignore';
       const p = progress();
       const t0 = Date.now();
       // Nothing resumes a command-line capture (an activity's retry does resume its own): its
@@ -86,6 +90,7 @@ export function register(program: Command): void {
           dataDir: deps.dataDir,
           workDir,
           runKey: `cli-${t0}`,
+          cameraState,
           onCapture: (c) => p.update(`capture: ${c.framesSoFar} frames, ${c.seconds.toFixed(1)} s recorded`),
           onSample: (s) => p.update(`sample: ${s.decoded} frames decoded (t=${s.t.toFixed(1)} s)`),
           signal: interrupted.signal,

@@ -21,8 +21,15 @@ export interface CaptureResult {
   clip: ArtifactRef;
   frames: number;
   seconds: number;
+  /** as shown (after `rotation`) */
   width: number;
   height: number;
+  /**
+   * Clockwise degrees the clip's pixels must be turned to be shown upright (the source's display
+   * matrix, as phone videos carry); absent for none. The sample step applies it: a stream copy
+   * into the clip's Matroska keeps the matrix on ffmpeg 7 but not on 5.1.
+   */
+  rotation?: 90 | 180 | 270;
   fps: number;
   /** source with credentials redacted */
   source: string;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { SampleConfig } from '../config/schema.js';
 import type { CaptureResult } from '../pipeline/types.js';
 import { captureCamera, type CaptureStepOptions } from '../video/capture-step.js';
-import { isLiveSource, type ParsedHeader } from '../video/ffmpeg.js';
+import { displayedSize, isLiveSource, type ParsedHeader } from '../video/ffmpeg.js';
 import { CLIP_EXTENSION, type RecordAttempt } from '../video/record.js';
 import { redactText } from '../video/redact.js';
 import type { WarmLease } from '../video/warm-decoder.js';
@@ -111,7 +111,8 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       warmForClip();
       return;
     }
-    plan = { expectedSeconds: h.durationSec!, clipFps: input.fps, clipWidth: input.width };
+    // the file's size as shown, and its turn: what the capture will report for the clip
+    plan = { expectedSeconds: h.durationSec!, clipFps: input.fps, clipWidth: displayedSize(input).width };
     ahead = sampleToStore({
       camera,
       store: opts.store,
@@ -122,6 +123,7 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       // as the capture reports it (CaptureResult.source), so the manifests are the same
       source: redactText(camera.source, camera.source),
       ...plan,
+      rotate: input.rotation,
       maxSeconds: attempt.seconds,
       checkTruncation: true,
       alwaysGrid: true,

@@ -121,6 +121,7 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleStep
     source: captured.source,
     clipFps: captured.fps,
     clipWidth: captured.width,
+    rotate: captured.rotation ?? 0,
     // seconds sets the coverage slots; fall back to frames/fps if a capture could not time its window
     expectedSeconds: captured.seconds > 0 ? captured.seconds : captured.frames / (captured.fps || 10),
   });
@@ -129,7 +130,7 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleStep
 /** sampleClip into the store's scratch, then the frames directory into the store. */
 export async function sampleToStore(
   opts: Omit<SampleStepOptions, 'captured'> &
-    Pick<SampleClipOptions, 'clip' | 'clipFps' | 'clipWidth' | 'expectedSeconds' | 'maxSeconds' | 'checkTruncation' | 'alwaysGrid'> & { source: string },
+    Pick<SampleClipOptions, 'clip' | 'clipFps' | 'clipWidth' | 'rotate' | 'expectedSeconds' | 'maxSeconds' | 'checkTruncation' | 'alwaysGrid'> & { source: string },
 ): Promise<SampleStepResult> {
   const outDir = await opts.store.tempDir(`sample-${opts.camera.id}`);
   try {
@@ -142,6 +143,7 @@ export async function sampleToStore(
       width: opts.camera.capture.width,
       clipFps: opts.clipFps,
       clipWidth: opts.clipWidth,
+      rotate: opts.rotate,
       expectedSeconds: opts.expectedSeconds,
       maxSeconds: opts.maxSeconds,
       checkTruncation: opts.checkTruncation,

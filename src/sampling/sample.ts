@@ -4,6 +4,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SampleConfig } from '../config/schema.js';
 import { decodeFrames, frameBytesOf, prewarmDecode, type DecodedFrame, type DecodeOptions, type GridOptions } from '../video/decode.js';
 import type { WarmLease } from '../video/warm-decoder.js';
+import type { Rotation } from '../video/ffmpeg.js';
 import { redactText } from '../video/redact.js';
 import { isNetworkSource } from '../video/errors.js';
 import { scoreActivity, type Box } from './activity.js';
@@ -28,7 +29,13 @@ export interface SampleClipOptions {
   /** decode width (capture.width); omit to keep native size */
   width?: number;
   /**
-   * The clip's native frame rate and width (CaptureResult.fps/width). With them the decode can be
+   * Clockwise turn of the clip's pixels (CaptureResult.rotation; default none). Applied
+   * explicitly, and the clip's own display matrix ignored: decoding a clip and decoding its
+   * camera's file then give the same upright frames on every ffmpeg.
+   */
+  rotate?: Rotation;
+  /**
+   * The clip's native frame rate and width as shown, after `rotate` (CaptureResult.fps/width). With them the decode can be
    * planned before it starts: only every k-th frame comes out of ffmpeg whole (see
    * sample.candidatesPerSlot); without them every frame does.
    */
@@ -118,7 +125,7 @@ export function windowPlan(seconds: number, fps: number, cfg: SampleConfig): str
 
 /** The sample step's decode of a clip (one place: a warmed decoder is matched by these arguments). */
 function sampleDecodeOptions(
-  opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'clipFps' | 'maxSeconds' | 'checkTruncation'> & { source?: string },
+  opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'rotate' | 'clipFps' | 'maxSeconds' | 'checkTruncation'> & { source?: string },
   grid: GridOptions | undefined,
 ): DecodeOptions {
   return {
@@ -129,6 +136,9 @@ function sampleDecodeOptions(
     // to a constant rate); the fps filter gives it the constant rate the plain pipe has anyway
     fps: opts.fps ?? (grid ? opts.clipFps : undefined),
     width: opts.width,
+    // always set: the argument list (-noautorotate) is then the same for every clip, and a
+    // warmed decoder, whose filter graph (where the turn goes) comes later, matches any of them
+    rotate: opts.rotate ?? 0,
     maxSeconds: opts.maxSeconds,
     checkTruncation: opts.checkTruncation ?? true,
     // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane

@@ -77,6 +77,8 @@ export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureRe
     seconds: clip.seconds,
     width: clip.width,
     height: clip.height,
+    // only where there is a turn: the results of cameras without one stay as they were
+    ...(clip.rotation ? { rotation: clip.rotation } : {}),
     fps: clip.fps,
     source: clip.source,
   };

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { RgbFrame } from '../detect/types.js';
 import { openOutputChannel, type OutputChannel } from './channel.js';
 import { classifyFfmpegFailure, SourceInvalidError } from './errors.js';
-import { inputArgs, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type StreamInfo } from './ffmpeg.js';
+import { inputArgs, killOnAbort, locateFfmpeg, parseHeader, rotationFilters, TailBuffer, type Rotation, type StreamInfo } from './ffmpeg.js';
 import { redactText } from './redact.js';
 import { takeWarmDecoder, warmDecoder, type ChannelHooks, type StartedDecoder, type WarmLease } from './warm-decoder.js';
 
@@ -12,8 +12,15 @@ export interface DecodeOptions {
   source: string;
   /** resample to this frame rate (ffmpeg fps filter) */
   fps?: number;
-  /** downscale to this width in ffmpeg (height keeps aspect, rounded to even) */
+  /** downscale to this width in ffmpeg (height keeps aspect, rounded to even; after `rotate`) */
   width?: number;
+  /**
+   * Turn the decoded pixels this far clockwise, ignoring any display matrix the input carries
+   * (`-noautorotate`). For a clip whose source had one: a stream copy into Matroska keeps it on
+   * ffmpeg 7 but drops it on 5.1, so the capture's `rotation` is applied explicitly and the clip's
+   * own matrix, if any, is not applied a second time. Unset: ffmpeg's autorotation, as before.
+   */
+  rotate?: Rotation;
   /** stop after this many output frames */
   maxFrames?: number;
   /** stop after this many seconds of source time */
@@ -129,8 +136,9 @@ export interface DecodeSummary {
 export function decodeArgs(opts: DecodeOptions, ffmpegVersion = ''): string[] {
   const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'info'];
   if (opts.startSeconds) args.push('-ss', String(opts.startSeconds));
+  if (opts.rotate !== undefined) args.push('-noautorotate');
   args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec }));
-  const filters: string[] = [];
+  const filters: string[] = rotationFilters(opts.rotate);
   if (opts.fps) filters.push(`fps=${opts.fps}`);
   if (opts.width) filters.push(`scale=${opts.width}:-2:flags=area`);
   const pixFmt = opts.pixelFormat ?? 'rgb24';

@@ -104,26 +104,73 @@ export function isLiveSource(source: string): boolean {
   return isNetworkSource(source) || /^\/dev\/video\d+$/.test(source);
 }
 
+/** Clockwise quarter turns, in degrees, that show a stream's pixels upright (its display matrix). */
+export type Rotation = 0 | 90 | 180 | 270;
+
 export interface StreamInfo {
   codec: string;
+  /** coded size: before `rotation` */
   width: number;
   height: number;
   fps: number;
+  /**
+   * What the stream's display matrix asks (phone videos carry one; ffmpeg's decodes turn the
+   * pixels unless `-noautorotate`). Only quarter turns: other angles are left as coded, as
+   * ffmpeg 5.1 leaves them.
+   */
+  rotation: Rotation;
 }
 
-/** Parse `Stream #0:0: Video: msmpeg4v3 (...), yuv420p, 768x576, ..., 10 fps, 10 tbr` lines of one section. */
+/**
+ * The turn ffmpeg's autorotation applies for a header's `displaymatrix: rotation of X degrees`
+ * (X counter-clockwise, as av_display_rotation_get reports it): -X, normalised, quarter turns only.
+ */
+export function rotationOf(displayDegrees: number): Rotation {
+  const theta = (((-Math.round(displayDegrees)) % 360) + 360) % 360;
+  for (const q of [0, 90, 180, 270] as const) if (Math.abs(theta - q) < 1) return q;
+  return 0;
+}
+
+/** A stream's size as shown: width and height swapped by a quarter turn. */
+export function displayedSize(s: Pick<StreamInfo, 'width' | 'height' | 'rotation'>): { width: number; height: number } {
+  return s.rotation === 90 || s.rotation === 270 ? { width: s.height, height: s.width } : { width: s.width, height: s.height };
+}
+
+/** The filters that turn coded pixels upright (what ffmpeg's autorotation inserts). */
+export function rotationFilters(rotation: Rotation | undefined): string[] {
+  if (rotation === 90) return ['transpose=clock'];
+  if (rotation === 180) return ['hflip', 'vflip'];
+  if (rotation === 270) return ['transpose=cclock'];
+  return [];
+}
+
+/**
+ * Parse `Stream #0:0: Video: msmpeg4v3 (...), yuv420p, 768x576, ..., 10 fps, 10 tbr` lines of one
+ * section, and the first video stream's display matrix among the lines after it (its side data).
+ */
 function parseVideoStream(section: string): StreamInfo | null {
-  for (const line of section.split(/\r?\n/)) {
+  const lines = section.split(/\r?\n/);
+  for (const [i, line] of lines.entries()) {
     const m = /Stream #\d+:\d+.*?: Video: ([^\s,]+)/.exec(line);
     if (!m) continue;
     const size = /, (\d{1,5})x(\d{1,5})[\s,]/.exec(line + ' ');
     if (!size) continue;
     const fps = /, ([\d.]+)(k?) fps/.exec(line) ?? /, ([\d.]+)(k?) tbr/.exec(line);
+    let rotation: Rotation = 0;
+    for (const after of lines.slice(i + 1)) {
+      if (/^\s*(?:Stream #|Input #|Output #)/.test(after)) break;
+      const r = /displaymatrix: rotation of (-?[\d.]+) degrees/.exec(after);
+      if (r) {
+        rotation = rotationOf(Number(r[1]));
+        break;
+      }
+    }
     return {
       codec: m[1]!,
       width: Number(size[1]),
       height: Number(size[2]),
       fps: fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0,
+      rotation,
     };
   }
   return null;

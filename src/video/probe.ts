@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { classifyFfmpegFailure, type SourceError } from './errors.js';
-import { hasNoTimestamps, inputArgs, isLiveSource, locateFfmpeg, parseHeader, TailBuffer } from './ffmpeg.js';
+import { displayedSize, hasNoTimestamps, inputArgs, isLiveSource, locateFfmpeg, parseHeader, TailBuffer, type Rotation } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 export interface SourceDescription {
@@ -8,8 +8,11 @@ export interface SourceDescription {
   source: string;
   format: string | null;
   codec: string;
+  /** as shown (after `rotation`), as the capture reports it */
   width: number;
   height: number;
+  /** the stream's display matrix as a clockwise turn (StreamInfo.rotation) */
+  rotation: Rotation;
   /** the header's frame rate (a guess of 25 for a stream without timestamps) */
   fps: number;
   /** seconds, for a file (or a file on a server) */
@@ -49,8 +52,8 @@ export async function describeSource(source: string, opts: { timeoutSec?: number
     source: redactText(source, source),
     format: h.inputFormat,
     codec: h.input.codec,
-    width: h.input.width,
-    height: h.input.height,
+    ...displayedSize(h.input),
+    rotation: h.input.rotation,
     fps: h.input.fps,
     durationSec: h.durationSec,
     live,
@@ -62,5 +65,7 @@ export async function describeSource(source: string, opts: { timeoutSec?: number
 export function formatSourceDescription(d: SourceDescription): string {
   const rate = d.timedByArrival ? 'no timestamps: timed by arrival' : `@ ${d.fps} fps`;
   const kind = d.live ? `live (${d.format ?? 'stream'})` : d.durationSec !== null ? `${d.durationSec.toFixed(1)} s` : (d.format ?? 'file');
-  return `${d.codec} ${d.width}x${d.height} ${rate}, ${kind}`;
+  // a phone video's display matrix: shown (and captured) upright, stored on its side
+  const turned = d.rotation === 90 || d.rotation === 270 ? ` (turned from ${d.height}x${d.width})` : d.rotation === 180 ? ' (turned 180°)' : '';
+  return `${d.codec} ${d.width}x${d.height}${turned} ${rate}, ${kind}`;
 }

@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { classifyFfmpegFailure, DiskFullError, EmptySourceError, outputWriteFailure, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
-import { hasNoTimestamps, inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader } from './ffmpeg.js';
+import { displayedSize, hasNoTimestamps, inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader, type Rotation } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 const execFileP = promisify(execFile);
@@ -74,8 +74,15 @@ export interface RecordedClip {
   path: string;
   frames: number;
   seconds: number;
+  /** as shown: after `rotation` */
   width: number;
   height: number;
+  /**
+   * The turn the clip's pixels need to be shown upright (the source's display matrix, see
+   * StreamInfo.rotation): 0 when re-encoded (ffmpeg turned them while encoding). Decoders of the
+   * clip apply it themselves: a stream copy into Matroska loses the matrix on ffmpeg 5.1.
+   */
+  rotation: Rotation;
   fps: number;
   codec: string;
   /** source, credentials redacted */
@@ -445,13 +452,16 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   await rm(clip, { force: true });
   const src = parseHeader(inputHeader);
   const total0 = segments.reduce((acc, s) => acc + (s.end - s.start), 0);
+  // the source's size as shown; a re-encode has turned the pixels already
+  const rotation: Rotation = reencoded ? 0 : (src.input?.rotation ?? 0);
+  const shownSize = src.input ? displayedSize(src.input) : null;
   if (segments.length === 1 && resumedSegments === 0 && recordedFrames > 0 && src.input) {
     // One segment recorded just now: it is the clip (a hard link, no copy) and this run's
     // progress already counted its frames, so the joining remux is skipped.
     await link(path.join(opts.workDir, segments[0]!.file), clip);
     checkTruncated(src.durationSec, total0);
     return {
-      path: clip, frames: recordedFrames, seconds: total0, width: src.input.width, height: src.input.height,
+      path: clip, frames: recordedFrames, seconds: total0, width: shownSize!.width, height: shownSize!.height, rotation,
       fps: (timedByArrival ? liveFps(recordedFrames, total0) : 0) || src.input.fps || opts.fps, codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
     };
   }
@@ -476,8 +486,9 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     path: clip,
     frames: remux.frames,
     seconds,
-    width: h.input?.width ?? src.input?.width ?? 0,
-    height: h.input?.height ?? src.input?.height ?? 0,
+    width: shownSize?.width ?? h.input?.width ?? 0,
+    height: shownSize?.height ?? h.input?.height ?? 0,
+    rotation,
     fps,
     codec: h.input?.codec ?? 'unknown',
     source: shown,

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -9,8 +11,10 @@ import { captureAndSample } from '../../src/sampling/pipeline.js';
 import { captureSamplingAhead, samplesAhead } from '../../src/sampling/sample-ahead.js';
 import { sampleCapture, sampledAheadStats } from '../../src/sampling/sample-step.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
-import { cutDemo, DEMO_VIDEO, ffmpeg, tempDir, truncated } from '../fixtures/clips.js';
+import { describeSource, formatSourceDescription } from '../../src/video/probe.js';
+import { cutDemo, DEMO_VIDEO, ffmpeg, rotatedClip, tempDir, truncated } from '../fixtures/clips.js';
 
+const runFile = promisify(execFile);
 const fx = await tempDir('sample-ahead');
 test.after(() => fx.cleanup());
 // 8 s of people walking, 80 frames at 10 fps
@@ -74,6 +78,42 @@ test('an H.264 MP4 with B-frames, whose recorded window ends two frames after it
   assert.equal(ahead.decoded, off.sample.decoded);
   assert.equal(ahead.manifest.stats.candidateStride, off.manifest.stats.candidateStride);
   assert.equal(ahead.selected, off.sample.selected);
+});
+
+test('a phone video (its display matrix turns it a quarter) gives upright frames, sampled ahead or from its clip', async () => {
+  const phone = await rotatedClip(fx.dir, 'phone.mp4', clip);
+  const cam = camera({ source: phone, sample: { budget: 8 } });
+  const [a, b, c] = [fresh(), fresh(), fresh()];
+  const ahead = await withAhead(true, () => captureAndSample({ camera: cam, ...a }));
+  const after = await withAhead(false, () => captureAndSample({ camera: cam, ...b }));
+  // a window shorter than the file is sampled from its clip, whose Matroska loses the matrix on ffmpeg 5.1
+  const part = await captureAndSample({ camera: camera({ source: phone, capture: { seconds: 3 }, sample: { budget: 6 } }), ...c });
+  for (const r of [ahead, after, part]) {
+    // 384x288 coded, shown turned counter-clockwise: 288 wide, 384 high
+    assert.deepEqual([r.capture.width, r.capture.height, r.capture.rotation], [288, 384, 270]);
+    assert.deepEqual([r.manifest.width, r.manifest.height], [288, 384]);
+  }
+  // (an MP4's header and its recorded window differ by a frame or two, so the time blocks may
+  // too: the same frames, not necessarily the same choice)
+  assert.equal(ahead.manifest.stats.decoded, 80);
+  assert.equal(after.manifest.stats.decoded, 80);
+  // doctor's line for such a camera
+  assert.equal(formatSourceDescription(await describeSource(phone)), 'h264 288x384 (turned from 384x288) @ 10 fps, 8.0 s');
+  // the pixels as ffmpeg shows the file (its own autorotation), not merely the size: a kept frame
+  // against the same frame of the file, and against it upside down
+  const grey = async (args: string[]): Promise<Buffer> =>
+    (await runFile(process.env.FFMPEG_PATH || 'ffmpeg', ['-v', 'error', ...args, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { encoding: 'buffer', maxBuffer: 1 << 22 })).stdout;
+  const mad = (a: Buffer, b: Buffer): number => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / a.length;
+  for (const [r, { store }] of [[ahead, a], [after, b], [part, c]] as const) {
+    const kept = r.manifest.frames[0]!;
+    const dir = await store.localPath(r.sample.frames);
+    const jpeg = await grey(['-i', path.join(dir, 'images', `${kept.name}.jpg`)]);
+    const shown = await grey(['-i', phone, '-vf', `select=eq(n\\,${kept.index})`]);
+    const upsideDown = await grey(['-i', phone, '-vf', `select=eq(n\\,${kept.index}),hflip,vflip`]);
+    assert.equal(jpeg.length, 288 * 384);
+    assert.ok(mad(jpeg, shown) < 4, `kept frame vs the file as shown: ${mad(jpeg, shown)}`);
+    assert.ok(mad(jpeg, upsideDown) > 4 * mad(jpeg, shown), `kept frame vs the file upside down: ${mad(jpeg, upsideDown)}`);
+  }
 });
 
 test('a window shorter than the file is sampled from its clip (a copy and a decode may cut it at different frames)', async () => {

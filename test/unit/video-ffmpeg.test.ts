@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeArgs, decodeFrames } from '../../src/video/decode.js';
-import { inputArgs, locateFfmpeg, parseHeader } from '../../src/video/ffmpeg.js';
+import { displayedSize, inputArgs, locateFfmpeg, parseHeader, rotationFilters } from '../../src/video/ffmpeg.js';
 import { cutDemo, tempDir } from '../fixtures/clips.js';
 
 test('locateFfmpeg reports version and where it was found (FFMPEG_PATH, then PATH)', async () => {
@@ -50,9 +50,34 @@ test('parseHeader reads input and output stream facts', () => {
       '  Stream #0:0: Video: msmpeg4v3 (MP43 / 0x3334504D), yuv420p, 768x576, 816 kb/s, 10 fps, 10 tbr, 10 tbn\n' +
       "Output #0, rawvideo, to 'pipe:':\n  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 192x144 [SAR 1:1 DAR 4:3], q=2-31, 6635 kb/s, 5 fps, 5 tbn\n",
   );
-  assert.deepEqual(h.input, { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10 });
-  assert.deepEqual(h.output, { codec: 'rawvideo', width: 192, height: 144, fps: 5 });
+  assert.deepEqual(h.input, { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10, rotation: 0 });
+  assert.deepEqual(h.output, { codec: 'rawvideo', width: 192, height: 144, fps: 5, rotation: 0 });
   assert.equal(h.durationSec, 79.5);
+});
+
+test("parseHeader reads a video's display matrix as the quarter turn ffmpeg's autorotation applies", () => {
+  // ffmpeg 5.1 and 7 print the matrix's counter-clockwise angle under the stream's side data
+  const header = (matrix: string, more = ''): string =>
+    "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'phone.mp4':\n  Duration: 00:00:08.00, start: 0.000000, bitrate: 268 kb/s\n" +
+    '  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 384x288, 266 kb/s, 10 fps, 10 tbr, 10240 tbn (default)\n' +
+    '    Metadata:\n      handler_name    : VideoHandler\n' +
+    (matrix ? `    Side data:\n      displaymatrix: rotation of ${matrix} degrees\n` : '') +
+    more;
+  const turns = ['90.00', '-90.00', '-180.00', '180.00', '0.00', '45.00', ''].map((m) => parseHeader(header(m)).input!.rotation);
+  // +90 (counter-clockwise) is shown by a clockwise turn of 270; other angles are left as coded, as ffmpeg 5.1 leaves them
+  assert.deepEqual(turns, [270, 90, 180, 180, 0, 0, 0]);
+  assert.deepEqual(displayedSize(parseHeader(header('-90.00')).input!), { width: 288, height: 384 });
+  assert.deepEqual(displayedSize(parseHeader(header('180.00')).input!), { width: 384, height: 288 });
+  assert.deepEqual(rotationFilters(270), ['transpose=cclock']);
+  assert.deepEqual(rotationFilters(0), []);
+  // a later stream's matrix (a cover picture, a second angle) is not the first video stream's
+  const second = '  Stream #0:1[0x2](und): Video: h264 (High), yuv420p, 640x480, 10 fps, 10 tbr\n    Side data:\n      displaymatrix: rotation of -90.00 degrees\n';
+  assert.equal(parseHeader(header('', second)).input!.rotation, 0);
+  // turned explicitly, the clip's own matrix ignored (a decode of the clip and of the file agree)
+  const args = decodeArgs({ source: 'clip.mkv', rotate: 90, width: 200 });
+  assert.ok(args.indexOf('-noautorotate') >= 0 && args.indexOf('-noautorotate') < args.indexOf('-i'));
+  assert.equal(args[args.indexOf('-vf') + 1], 'transpose=clock,scale=200:-2:flags=area');
+  assert.ok(!decodeArgs({ source: 'clip.mkv' }).includes('-noautorotate'), 'unset: ffmpeg turns it itself, as before');
 });
 
 test('decodeFrames pipes rgb24 frames with fps/scale filters and a frame window', async () => {

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { CaptureResult, RunContext, SampleResult } from '../src/pipeline/types.js';
+import { restlessHint } from '../src/sampling/restless.js';
 import { sampleCapture } from '../src/sampling/sample-step.js';
 import { toSourceFailure } from '../src/video/errors.js';
 import type { ActivityDeps } from '../src/worker/deps.js';
@@ -14,7 +15,7 @@ export function makeSampleActivities(deps: ActivityDeps) {
       const actx = Context.current();
       actx.heartbeat({ decoded: 0 });
       try {
-        const { manifest: _manifest, ...result } = await sampleCapture({
+        const { manifest, ...result } = await sampleCapture({
           camera: ctx.camera,
           captured,
           store: deps.store,
@@ -23,6 +24,11 @@ export function makeSampleActivities(deps: ActivityDeps) {
           onProgress: (p) => actx.heartbeat({ decoded: p.decoded }),
           signal: actx.cancellationSignal,
         });
+        const restless = manifest.stats.restlessRegions ?? [];
+        if (restless.length) {
+          // in the worker's log and the run's manifest: masking is the camera owner's decision (sampling/restless.ts)
+          actx.log.warn(`camera ${ctx.camera.id}: ${restlessHint(restless)}`);
+        }
         return result;
       } catch (err) {
         throw toSourceFailure(err);

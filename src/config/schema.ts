@@ -43,6 +43,20 @@ export const sampleSchema = z
      * this), at least 1: fewer bytes through the pipe. Raise it to choose among more frames.
      */
     candidatesPerSlot: z.number().int().min(1).default(2),
+    /**
+     * Regions whose changes are not motion: an on-screen clock, a blinking LED, a screen, a
+     * flag, the sky. Each `[x1, y1, x2, y2]` in fractions of the frame as shown (0..1, from the
+     * top left), e.g. `[0, 0, 0.4, 0.06]` for a timestamp along the top left. Their pixels still
+     * go to the teacher; they only stop making a frame "moving" and from getting motion boxes. The
+     * sample manifest's `restlessRegions` suggests them.
+     */
+    motionMask: z
+      .array(
+        z
+          .tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)])
+          .refine(([x1, y1, x2, y2]) => x1 < x2 && y1 < y2, { message: 'a motion mask region is [x1, y1, x2, y2] with x1 < x2 and y1 < y2, in fractions of the frame (0..1)' }),
+      )
+      .default([]),
   })
   .strict();
 
@@ -165,7 +179,7 @@ export const cameraSchema = z
     classes: z.array(z.string().min(1)).min(1).default(['person']),
     schedule: scheduleSchema.optional(),
     capture: captureSchema.default({ fps: 10, outageRetryHours: 6, rtspTransport: 'tcp' }),
-    sample: sampleSchema.default({ budget: 120, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2 }),
+    sample: sampleSchema.default({ budget: 120, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2, motionMask: [] }),
     teacher: teacherSchema.default(teacherSchema.parse({})),
     student: studentSchema.default(studentSchema.parse({})),
     gate: gateSchema.default(gateSchema.parse({})),

@@ -15,6 +15,10 @@ export interface ActivityOptions {
   diffThreshold?: number;
   /** blobs with fewer foreground cells are noise */
   minBlobCells?: number;
+  /** cells (1) whose changes are not motion: the camera's motion mask (sample.motionMask) */
+  ignore?: Uint8Array | null;
+  /** counts, per cell, the frames in which it differed from the background (outside `ignore`) */
+  hits?: Uint32Array | null;
 }
 
 interface Scratch {
@@ -37,6 +41,16 @@ function scratchFor(n: number): Scratch {
   return scratch;
 }
 
+/** Remove the masked cells from the first `count` of `list` (in place, order kept); returns how many are left. */
+function dropIgnored(list: Int32Array, count: number, ignore: Uint8Array): number {
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const i = list[k]!;
+    if (!ignore[i]) list[kept++] = i;
+  }
+  return kept;
+}
+
 /**
  * Activity of one frame against the background: foreground mask, dilated once (3x3) so a
  * person's fragments join, connected components (4-connected, on the dilated mask), boxes around
@@ -50,7 +64,9 @@ export function scoreActivity(grid: GreyGrid, background: Uint8Array, frameW: nu
   const thr = opts.diffThreshold ?? 25;
   const minBlob = opts.minBlobCells ?? Math.max(3, Math.round(n * 0.0004));
   const { fg, dil, seen, stack, list } = scratchFor(n);
-  const any = foregroundCells(data.length === n ? data : data.subarray(0, n), background, thr, list);
+  let any = foregroundCells(data.length === n ? data : data.subarray(0, n), background, thr, list);
+  if (opts.ignore) any = dropIgnored(list, any, opts.ignore);
+  if (opts.hits) for (let k = 0; k < any; k++) opts.hits[list[k]!]!++;
   if (any < minBlob) return { score: 0, motion: [] };
   fg.fill(0);
   dil.fill(0);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../artifacts/store.js';
@@ -49,6 +49,27 @@ export function backgroundFile(cameraStateDir: string): string {
 }
 const RUN_FILE = 'background.run';
 const PREVIOUS_FILE = 'background.prev.png';
+/** per cell, the share of the run's frames that differed from its background (×255): see sampling/restless.ts */
+const RESTLESS_FILE = 'restless.png';
+const RESTLESS_PREVIOUS_FILE = 'restless.prev.png';
+
+/**
+ * The previous run's restless grid (restless.png) at `width`x`height`, or null: none yet, another
+ * aspect ratio, or unreadable. A retried sample gets the one from before its run, as with the
+ * background.
+ */
+export async function loadPreviousRestless(cameraStateDir: string, width: number, height: number, runKey = ''): Promise<Uint8Array | null> {
+  try {
+    const owner = await readFile(path.join(cameraStateDir, RUN_FILE), 'utf8').catch(() => '');
+    const png = await readFile(path.join(cameraStateDir, runKey && owner === runKey ? RESTLESS_PREVIOUS_FILE : RESTLESS_FILE));
+    const meta = await sharp(png).metadata();
+    if (!meta.width || !meta.height || Math.abs(meta.width / meta.height - width / height) >= 0.02 * (width / height)) return null;
+    const { data } = await sharp(png).greyscale().resize(width, height, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer({ resolveWithObject: true });
+    return new Uint8Array(data.buffer, data.byteOffset, width * height);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The previous run's background resized to `width`x`height`, or null if there is none. When
@@ -76,20 +97,23 @@ export async function loadPreviousBackground(cameraStateDir: string, width: numb
   }
 }
 
-export async function saveBackground(cameraStateDir: string, bg: Uint8Array, width: number, height: number, runKey = ''): Promise<void> {
+export async function saveBackground(cameraStateDir: string, bg: Uint8Array, width: number, height: number, runKey = '', restless?: Uint8Array): Promise<void> {
   const owner = await readFile(path.join(cameraStateDir, RUN_FILE), 'utf8').catch(() => null);
-  if (owner !== null && owner !== runKey) {
-    // keep the last run's background as "previous" for retries of this run
-    const prev = await readFile(backgroundFile(cameraStateDir)).catch(() => null);
-    if (prev) await writeFileAtomic(path.join(cameraStateDir, PREVIOUS_FILE), prev);
-  } else if (owner === null) {
-    const prev = await readFile(backgroundFile(cameraStateDir)).catch(() => null);
-    if (prev) await writeFileAtomic(path.join(cameraStateDir, PREVIOUS_FILE), prev);
+  if (owner === null || owner !== runKey) {
+    // keep the last run's state as "previous" for retries of this run
+    for (const [file, previous] of [[backgroundFile(cameraStateDir), PREVIOUS_FILE], [path.join(cameraStateDir, RESTLESS_FILE), RESTLESS_PREVIOUS_FILE]] as const) {
+      const prev = await readFile(file).catch(() => null);
+      if (prev) await writeFileAtomic(path.join(cameraStateDir, previous), prev);
+      else await rm(path.join(cameraStateDir, previous), { force: true });
+    }
   }
-  const png = await sharp(Buffer.from(bg.buffer, bg.byteOffset, width * height), { raw: { width, height, channels: 1 } }).png().toBuffer();
+  const grey = (data: Uint8Array): Promise<Buffer> => sharp(Buffer.from(data.buffer, data.byteOffset, width * height), { raw: { width, height, channels: 1 } }).png().toBuffer();
+  const png = await grey(bg);
   // The owner before the background: a crash in between leaves "owned by this run" with the older
   // background still in PREVIOUS_FILE, so a retry compares against it. The other order made a retry
   // compare this run's background with itself (a moved camera hidden) and then lose the older one.
   await writeFileAtomic(path.join(cameraStateDir, RUN_FILE), runKey);
   await writeFileAtomic(backgroundFile(cameraStateDir), png);
+  if (restless) await writeFileAtomic(path.join(cameraStateDir, RESTLESS_FILE), await grey(restless));
+  else await rm(path.join(cameraStateDir, RESTLESS_FILE), { force: true });
 }

@@ -38,6 +38,14 @@ export interface SampleStats {
   previousCorrelation: number | null;
   /** every k-th decoded frame came out of ffmpeg whole and could be kept (1: every frame; see sample.candidatesPerSlot) */
   candidateStride?: number;
+  /**
+   * Regions ([x1, y1, x2, y2], fractions of the image) that differed from the background in most
+   * frames without anything moving there, as far as the sampler can tell: an on-screen clock, a
+   * blinking light. Candidates for the camera's sample.motionMask (see sampling/restless.ts).
+   */
+  restlessRegions?: Array<[number, number, number, number]>;
+  /** grid cells the camera's sample.motionMask covers (their changes are not motion) */
+  maskedCells?: number;
   seconds: number;
 }
 

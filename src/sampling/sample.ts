@@ -9,13 +9,14 @@ import { redactText } from '../video/redact.js';
 import { isNetworkSource } from '../video/errors.js';
 import { scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
-import { correlation, loadPreviousBackground, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
+import { correlation, loadPreviousBackground, loadPreviousRestless, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
 import { GridSampler, lumaToGrey, meanAbsDiff, type GreyGrid } from './grid.js';
 import type { KnownDigest } from '../artifacts/store.js';
 import { copyParts, JpegWriter } from './jpeg-writer.js';
 import { frameName, writeManifest, type ManifestFrame, type SampleManifest } from './manifest.js';
 import { selectFinal, slotCounts, slotOf, type Candidate } from './select.js';
 import { makeBlockSplit } from './split.js';
+import { maskCells, restlessRates, restlessRegions } from './restless.js';
 
 export interface SampleClipOptions {
   /** local video file (the capture step's clip) */
@@ -194,8 +195,13 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   const plan = planWholeFrames(opts, cfg.budget, cfg.candidatesPerSlot);
 
   let sampler: GridSampler | null = null;
-  let gridShape: { width: number; height: number } | null = null;
+  let gridShape: { width: number; height: number; step: number } | null = null;
+  // the camera's motion mask in grid cells, and how often each cell differed from the background
+  let ignore: Uint8Array | null = null;
+  let hits: Uint32Array | null = null;
+  let hitFrames = 0;
   let previous: ReturnType<typeof loadPreviousBackground> = Promise.resolve(null);
+  let previousRestless: Promise<Uint8Array | null> = Promise.resolve(null);
   let bg: BackgroundModel | null = null;
   let fps = opts.fps ?? 0;
   let expectedFrames = 0;
@@ -273,12 +279,19 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
         }
         const grid: GreyGrid = frame.grid ? lumaToGrey(frame.grid) : sampler!.sample(frame.parts);
         if (!gridShape) {
-          gridShape = { width: grid.width, height: grid.height };
+          gridShape = { width: grid.width, height: grid.height, step: grid.step };
+          ignore = maskCells(cfg.motionMask ?? [], { ...gridShape, frameWidth: frame.width, frameHeight: frame.height });
+          hits = new Uint32Array(grid.width * grid.height);
           // read while the decode runs, not after it (null, never a failure: an unreadable state is no previous run)
-          if (opts.cameraStateDir) previous = loadPreviousBackground(opts.cameraStateDir, grid.width, grid.height, opts.runKey).catch(() => null);
+          if (opts.cameraStateDir) {
+            previous = loadPreviousBackground(opts.cameraStateDir, grid.width, grid.height, opts.runKey).catch(() => null);
+            previousRestless = loadPreviousRestless(opts.cameraStateDir, grid.width, grid.height, opts.runKey).catch(() => null);
+          }
         }
         const recomputed = bg.push(grid.data);
-        const act = scoreActivity(grid, bg.background, frame.width, frame.height);
+        // counted once the background is warm: before, everything differs from a half-made one
+        if (bg.warm) hitFrames++;
+        const act = scoreActivity(grid, bg.background, frame.width, frame.height, { ignore, hits: bg.warm ? hits : null });
         decoded++;
         sumScore += act.score;
         const isEmpty = act.motion.length === 0;
@@ -359,7 +372,10 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   // (The casts undo TypeScript's narrowing to `null`: it cannot see the assignments made inside
   // the frame callback.)
   const model = bg as BackgroundModel | null;
-  const shape = gridShape as { width: number; height: number } | null;
+  const shape = gridShape as { width: number; height: number; step: number } | null;
+  const counts = hits as Uint32Array | null;
+  const restless = shape && counts ? restlessRegions(counts, hitFrames, { ...shape, frameWidth: frameW, frameHeight: frameH }, await previousRestless) : [];
+  const maskedCells = (ignore as Uint8Array | null)?.reduce((a, v) => a + v, 0) ?? 0;
   const gridW = shape?.width ?? 0;
   const gridH = shape?.height ?? 0;
   let previousCorrelation: number | null = null;
@@ -377,7 +393,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       }
     }
     if (opts.saveState !== false) {
-      stateSave = saveBackground(opts.cameraStateDir, model.background, gridW, gridH, opts.runKey);
+      stateSave = saveBackground(opts.cameraStateDir, model.background, gridW, gridH, opts.runKey, counts ? restlessRates(counts, hitFrames) : undefined);
       // its failure reaches whoever awaits it (below, or the caller's stateSaved), never as an unhandled rejection
       stateSave.catch(() => undefined);
     }
@@ -418,6 +434,8 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       backgroundCorrelation: Math.round(minCorr * 1e4) / 1e4,
       previousCorrelation: previousCorrelation === null ? null : Math.round(previousCorrelation * 1e4) / 1e4,
       candidateStride: plan.every,
+      restlessRegions: restless,
+      maskedCells,
       seconds: summary.seconds,
     },
   };

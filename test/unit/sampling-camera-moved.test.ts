@@ -20,7 +20,7 @@ const [early, late, spliced, otherView] = await Promise.all([
   // another part of the scene, mirrored: what a bumped/re-aimed camera sees
   cutDemo(fx.dir, 'other.avi', { start: 20, seconds: 8, vf: 'crop=iw/2:ih/2:0:ih/2,scale=384:288,hflip' }),
 ]);
-const sample: SampleConfig = { budget: 20, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2 };
+const sample: SampleConfig = { budget: 20, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2, motionMask: [] };
 let n = 0;
 const run = (clip: string, seconds: number, stateDir?: string, runKey?: string) =>
   sampleClip({ clip, cameraId: 'c', source: clip, sample, fps: 10, expectedSeconds: seconds, outDir: path.join(fx.dir, `o${n++}`), cameraStateDir: stateDir, runKey });
@@ -137,7 +137,7 @@ test('the camera state: update leaves the background for the next run, compare o
     assert.equal(compared.cameraMoved, true);
     assert.match(compared.cameraMovedReason ?? '', /previous run's background/);
     assert.deepEqual(await readFile(background), saved);
-    assert.deepEqual((await readdir(cameraStateDir(dataDir, 'cam'))).sort(), ['background.png', 'background.run']);
+    assert.deepEqual((await readdir(cameraStateDir(dataDir, 'cam'))).sort(), ['background.png', 'background.run', 'restless.png']);
     // so the next tuning still compares with its previous run, not with a trial
     const next = await sampleCapture({ camera, captured: mine, store, dataDir, runKey: 'run2' });
     assert.equal(next.cameraMoved, false, next.cameraMovedReason);

@@ -19,7 +19,7 @@ const [moving, still, dupes] = await Promise.all([
   // each source frame repeated 5 times (2 fps shown at 10 fps)
   cutDemo(fx.dir, 'dupes.avi', { start: 10, seconds: 6, vf: 'fps=2,fps=10' }),
 ]);
-const cfg = (o: Partial<SampleConfig> = {}): SampleConfig => ({ budget: 30, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2, ...o });
+const cfg = (o: Partial<SampleConfig> = {}): SampleConfig => ({ budget: 30, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2, motionMask: [], ...o });
 let n = 0;
 const out = (): string => path.join(fx.dir, `out-${n++}`);
 /** Frame `index` of `clip` as rgb24, decoded by ffmpeg. */

@@ -54,12 +54,13 @@ export function register(program: Command): void {
       const g = globalOpts(cmd);
       // checked before the capture, not after it: a bad --out must not cost a capture
       const out = o.out ? await outDir(o.out) : undefined;
-      const [{ findCamera, loadConfig }, { cameraSchema }, { captureAndSample }, { redactText }, { makeDeps }] = await Promise.all([
+      const [{ findCamera, loadConfig }, { cameraSchema }, { captureAndSample }, { redactText }, { makeDeps }, { restlessHint }] = await Promise.all([
         import('../../config/load.js'),
         import('../../config/schema.js'),
         import('../../sampling/pipeline.js'),
         import('../../video/redact.js'),
         import('../../worker/deps.js'),
+        import('../../sampling/restless.js'),
       ]);
       const loaded = await loadConfig(g.config);
       const base = o.camera ? findCamera(loaded.config, o.camera) : loaded.config.cameras[0]!;
@@ -122,6 +123,8 @@ export function register(program: Command): void {
       const whole = stride > 1 ? `; 1 frame in ${stride} whole, see sample.candidatesPerSlot` : '';
       console.log(`sampled  ${r.sample.selected} of ${r.sample.decoded} frames (train ${r.sample.train}, val ${r.sample.val}, empty ${r.sample.emptyKept}${whole}) in ${secs.toFixed(1)} s`);
       if (r.sample.cameraMoved) console.log(`warning  camera moved: ${r.sample.cameraMovedReason}`);
+      const restless = r.manifest.stats.restlessRegions ?? [];
+      if (restless.length) console.log(`hint     ${restlessHint(restless)}`);
       console.log(`frames   ${out ?? framesDir}`);
       if (g.json) printJson({ capture: r.capture, sample: r.sample, framesDir, out: out ?? null });
     });

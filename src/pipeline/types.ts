@@ -30,7 +30,14 @@ export interface CaptureResult {
    * into the clip's Matroska keeps the matrix on ffmpeg 7 but not on 5.1.
    */
   rotation?: 90 | 180 | 270;
+  /** the clip's own frame rate (a file's nominal rate where gaps pull its average down) */
   fps: number;
+  /**
+   * Seconds of video in the window, where that is well under `seconds`: a file with gaps (an
+   * NVR's export of motion-triggered recording). The sample step then samples the video there is,
+   * gaps left out. Absent otherwise.
+   */
+  footageSeconds?: number;
   /** source with credentials redacted */
   source: string;
 }

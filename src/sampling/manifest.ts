@@ -7,7 +7,7 @@ export interface ManifestFrame {
   name: string;
   /** decoded frame index (at the decode fps) */
   index: number;
-  /** seconds since the start of the window */
+  /** seconds since the start of the window (of video, gaps left out, where the capture reports footageSeconds) */
   t: number;
   /** activity: share of the frame covered by moving blobs, 0..1 */
   score: number;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { SampleConfig } from '../config/schema.js';
 import type { CaptureResult } from '../pipeline/types.js';
 import { captureCamera, type CaptureStepOptions } from '../video/capture-step.js';
-import { displayedSize, isLiveSource, type ParsedHeader } from '../video/ffmpeg.js';
+import { displayedSize, hasGaps, isLiveSource, type ParsedHeader } from '../video/ffmpeg.js';
 import { CLIP_EXTENSION, type RecordAttempt } from '../video/record.js';
 import { redactText } from '../video/redact.js';
 import type { WarmLease } from '../video/warm-decoder.js';
@@ -107,7 +107,8 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
     const input = h.input;
     // only a whole file: a window's end may cut the copy and the decode at different frames
     const whole = h.durationSec !== null && (attempt.seconds === undefined || attempt.seconds >= h.durationSec);
-    if (!whole || !input || !(input.fps > 0) || !(input.width > 0) || !(h.durationSec! > 0)) {
+    // a file with gaps (average rate far under its own) is sampled from its clip, gaps left out
+    if (!whole || !input || hasGaps(input) || !(input.fps > 0) || !(input.width > 0) || !(h.durationSec! > 0)) {
       warmForClip();
       return;
     }
@@ -145,7 +146,9 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
     if (started && planned) {
       const p = planned;
       const sampleFps = camera.capture.fps ?? captured.fps;
-      const samePlan = !reencoded && p.clipFps === captured.fps && p.clipWidth === captured.width && windowsAgree(p.expectedSeconds, captured.seconds, sampleFps, camera.sample);
+      // (a window with gaps is sampled from its clip, gaps left out: a header need not show them)
+      // (a window with gaps is sampled from its clip, gaps left out: a header need not show them)
+      const samePlan = !reencoded && captured.footageSeconds === undefined && p.clipFps === captured.fps && p.clipWidth === captured.width && windowsAgree(p.expectedSeconds, captured.seconds, sampleFps, camera.sample);
       if (!samePlan) stop.abort();
       const result = await started;
       // every packet recorded was decoded (no resampling: the counts must agree)
@@ -156,7 +159,9 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       } else {
         const reason = reencoded
           ? 'the recording fell back to re-encoding'
-          : !samePlan
+          : captured.footageSeconds !== undefined
+            ? `the window has gaps (${captured.footageSeconds} s of video in ${captured.seconds} s)`
+            : !samePlan
             ? `the recorded window (${captured.seconds} s at ${captured.fps} fps, ${captured.width} px) differs from the file's header (${p.expectedSeconds} s at ${p.clipFps} fps, ${p.clipWidth} px)`
             : !result
               ? `it failed: ${redactText(failure, camera.source)}`

@@ -122,15 +122,17 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleStep
     clipFps: captured.fps,
     clipWidth: captured.width,
     rotate: captured.rotation ?? 0,
+    // a file with gaps: its video is sampled, the gaps left out (the capture checked it is whole)
+    ...(captured.footageSeconds !== undefined ? { skipGaps: true, checkTruncation: false } : {}),
     // seconds sets the coverage slots; fall back to frames/fps if a capture could not time its window
-    expectedSeconds: captured.seconds > 0 ? captured.seconds : captured.frames / (captured.fps || 10),
+    expectedSeconds: captured.footageSeconds ?? (captured.seconds > 0 ? captured.seconds : captured.frames / (captured.fps || 10)),
   });
 }
 
 /** sampleClip into the store's scratch, then the frames directory into the store. */
 export async function sampleToStore(
   opts: Omit<SampleStepOptions, 'captured'> &
-    Pick<SampleClipOptions, 'clip' | 'clipFps' | 'clipWidth' | 'rotate' | 'expectedSeconds' | 'maxSeconds' | 'checkTruncation' | 'alwaysGrid'> & { source: string },
+    Pick<SampleClipOptions, 'clip' | 'clipFps' | 'clipWidth' | 'rotate' | 'skipGaps' | 'expectedSeconds' | 'maxSeconds' | 'checkTruncation' | 'alwaysGrid'> & { source: string },
 ): Promise<SampleStepResult> {
   const outDir = await opts.store.tempDir(`sample-${opts.camera.id}`);
   try {
@@ -144,6 +146,7 @@ export async function sampleToStore(
       clipFps: opts.clipFps,
       clipWidth: opts.clipWidth,
       rotate: opts.rotate,
+      skipGaps: opts.skipGaps,
       expectedSeconds: opts.expectedSeconds,
       maxSeconds: opts.maxSeconds,
       checkTruncation: opts.checkTruncation,

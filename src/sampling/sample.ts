@@ -30,6 +30,12 @@ export interface SampleClipOptions {
   /** decode width (capture.width); omit to keep native size */
   width?: number;
   /**
+   * The clip has gaps (CaptureResult.footageSeconds): decoded at `fps` by dropping frames only, so
+   * the gaps are left out instead of filled with repeats (see DecodeOptions.skipGaps);
+   * `expectedSeconds` is then the seconds of video, and so are the frames' `t`.
+   */
+  skipGaps?: boolean;
+  /**
    * Clockwise turn of the clip's pixels (CaptureResult.rotation; default none). Applied
    * explicitly, and the clip's own display matrix ignored: decoding a clip and decoding its
    * camera's file then give the same upright frames on every ffmpeg.
@@ -126,7 +132,7 @@ export function windowPlan(seconds: number, fps: number, cfg: SampleConfig): str
 
 /** The sample step's decode of a clip (one place: a warmed decoder is matched by these arguments). */
 function sampleDecodeOptions(
-  opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'rotate' | 'clipFps' | 'maxSeconds' | 'checkTruncation'> & { source?: string },
+  opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'rotate' | 'skipGaps' | 'clipFps' | 'maxSeconds' | 'checkTruncation'> & { source?: string },
   grid: GridOptions | undefined,
 ): DecodeOptions {
   return {
@@ -135,7 +141,8 @@ function sampleDecodeOptions(
     lossy: opts.source !== undefined && isNetworkSource(opts.source),
     // grid mode passes frames through as decoded (the selected output must not be padded back
     // to a constant rate); the fps filter gives it the constant rate the plain pipe has anyway
-    fps: opts.fps ?? (grid ? opts.clipFps : undefined),
+    fps: opts.fps ?? (grid || opts.skipGaps ? opts.clipFps : undefined),
+    ...(opts.skipGaps ? { skipGaps: true } : {}),
     width: opts.width,
     // always set: the argument list (-noautorotate) is then the same for every clip, and a
     // warmed decoder, whose filter graph (where the turn goes) comes later, matches any of them

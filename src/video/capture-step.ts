@@ -80,6 +80,7 @@ export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureRe
     // only where there is a turn: the results of cameras without one stay as they were
     ...(clip.rotation ? { rotation: clip.rotation } : {}),
     fps: clip.fps,
+    ...(clip.footageSeconds !== undefined ? { footageSeconds: clip.footageSeconds } : {}),
     source: clip.source,
   };
 }

@@ -12,6 +12,13 @@ export interface DecodeOptions {
   source: string;
   /** resample to this frame rate (ffmpeg fps filter) */
   fps?: number;
+  /**
+   * The source has gaps in its timeline (an NVR export of motion-triggered recording): bring it to
+   * `fps` by dropping frames only, never by repeating one to fill a gap as the fps filter does (a
+   * day's export with an hour of video would decode as a day of frames). The frames then follow
+   * one another at `fps` with the gaps left out: frame.t is seconds of video, not of the file.
+   */
+  skipGaps?: boolean;
   /** downscale to this width in ffmpeg (height keeps aspect, rounded to even; after `rotate`) */
   width?: number;
   /**
@@ -139,7 +146,9 @@ export function decodeArgs(opts: DecodeOptions, ffmpegVersion = ''): string[] {
   if (opts.rotate !== undefined) args.push('-noautorotate');
   args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec }));
   const filters: string[] = rotationFilters(opts.rotate);
-  if (opts.fps) filters.push(`fps=${opts.fps}`);
+  // (a frame is kept once 0.999 of a period has passed since the last one kept: rounding in the timestamps must not drop one)
+  if (opts.fps && opts.skipGaps) filters.push(`select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(0.999 / opts.fps).toFixed(6)})`);
+  else if (opts.fps) filters.push(`fps=${opts.fps}`);
   if (opts.width) filters.push(`scale=${opts.width}:-2:flags=area`);
   const pixFmt = opts.pixelFormat ?? 'rgb24';
   if (opts.grid) return [...args, ...gridArgs(opts, filters, pixFmt, ffmpegVersion)];
@@ -147,8 +156,15 @@ export function decodeArgs(opts: DecodeOptions, ffmpegVersion = ''): string[] {
   if (filters.length) args.push('-vf', filters.join(','));
   if (opts.maxSeconds) args.push('-t', String(opts.maxSeconds));
   if (opts.maxFrames) args.push('-frames:v', String(opts.maxFrames));
+  // rawvideo is a constant-rate output by default: it would repeat frames into the gaps again
+  if (opts.skipGaps) args.push(...passthrough(ffmpegVersion));
   args.push('-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1');
   return args;
+}
+
+/** Frames out as they come (no repeats, no drops): `-fps_mode` since ffmpeg 5.1, `-vsync` before. */
+function passthrough(ffmpegVersion: string): string[] {
+  return /^(?:[0-4]\.|5\.0)/.test(ffmpegVersion) ? ['-vsync', 'passthrough'] : ['-fps_mode', 'passthrough'];
 }
 
 /**
@@ -168,7 +184,7 @@ function gridArgs(opts: DecodeOptions, filters: string[], pixFmt: PixelFormat, f
     `[0:v:0]${pre.join(',')};` +
     `[g]crop=w=trunc(iw/${step})*${step}:h=trunc(ih/${step})*${step}:x=0:y=0,scale=w=iw/${step}:h=ih/${step}:flags=neighbor[grid];` +
     `[whole]select=not(mod(n\\,${every}))[sel]`;
-  const vsync = /^(?:[0-4]\.|5\.0)/.test(ffmpegVersion) ? ['-vsync', 'passthrough'] : ['-fps_mode', 'passthrough'];
+  const vsync = passthrough(ffmpegVersion);
   const window = opts.maxSeconds ? ['-t', String(opts.maxSeconds)] : [];
   // One filter thread unless the graph resizes whole frames: its other filters (crop, a 96-wide
   // nearest-neighbour scale, select) do microseconds of work a frame, less than handing slices to
@@ -587,8 +603,9 @@ async function decodeOnce(opts: DecodeOptions, onFrame: (frame: DecodedFrame) =>
     headerDone = true;
     width = whole.width;
     height = whole.height;
-    // the grid output has every frame: its rate is the decode rate (the selected output's may not be)
-    fps = (grid ?? whole).fps || opts.fps || h.input?.fps || 0;
+    // the grid output has every frame: its rate is the decode rate (the selected output's may not be);
+    // with gaps skipped it is opts.fps by construction (ffmpeg 7 prints the file's average there)
+    fps = (opts.skipGaps && opts.fps) || (grid ?? whole).fps || opts.fps || h.input?.fps || 0;
     frameBytes = frameBytesOf(format, width, height);
     wholeCutter.size = frameBytes;
     filler.start(frameBytes);

@@ -112,7 +112,10 @@ export interface StreamInfo {
   /** coded size: before `rotation` */
   width: number;
   height: number;
+  /** the header's frame rate: its average (`fps`), else its nominal rate (`tbr`) */
   fps: number;
+  /** the nominal rate (`tbr`: the stream's own frame rate); 0 when the header has none */
+  tbr: number;
   /**
    * What the stream's display matrix asks (phone videos carry one; ffmpeg's decodes turn the
    * pixels unless `-noautorotate`). Only quarter turns: other angles are left as coded, as
@@ -129,6 +132,24 @@ export function rotationOf(displayDegrees: number): Rotation {
   const theta = (((-Math.round(displayDegrees)) % 360) + 360) % 360;
   for (const q of [0, 90, 180, 270] as const) if (Math.abs(theta - q) < 1) return q;
   return 0;
+}
+
+/**
+ * A file's own frame rate. Its header's average (`fps`: frames over duration) is far below the
+ * nominal rate (`tbr`) where the file has gaps: an NVR export of motion-triggered recording holds
+ * a few minutes of 10 fps video spread over a day, and reads "0.48 fps, 10 tbr". The nominal rate
+ * is then the rate of the video there is.
+ */
+export function ownFps(s: Pick<StreamInfo, 'fps' | 'tbr'>): number {
+  return hasGaps(s) ? s.tbr : s.fps || s.tbr;
+}
+
+/**
+ * Whether a file's average rate is far below its own (under 0.4 of it: interlaced video's field
+ * rate is twice its frame rate, "25 fps, 50 tbr", and is no gap).
+ */
+export function hasGaps(s: Pick<StreamInfo, 'fps' | 'tbr'>): boolean {
+  return s.tbr > 0 && s.fps > 0 && s.fps < 0.4 * s.tbr;
 }
 
 /** A stream's size as shown: width and height swapped by a quarter turn. */
@@ -155,7 +176,8 @@ function parseVideoStream(section: string): StreamInfo | null {
     if (!m) continue;
     const size = /, (\d{1,5})x(\d{1,5})[\s,]/.exec(line + ' ');
     if (!size) continue;
-    const fps = /, ([\d.]+)(k?) fps/.exec(line) ?? /, ([\d.]+)(k?) tbr/.exec(line);
+    const tbr = /, ([\d.]+)(k?) tbr/.exec(line);
+    const fps = /, ([\d.]+)(k?) fps/.exec(line) ?? tbr;
     let rotation: Rotation = 0;
     for (const after of lines.slice(i + 1)) {
       if (/^\s*(?:Stream #|Input #|Output #)/.test(after)) break;
@@ -170,6 +192,7 @@ function parseVideoStream(section: string): StreamInfo | null {
       width: Number(size[1]),
       height: Number(size[2]),
       fps: fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0,
+      tbr: tbr ? Number(tbr[1]) * (tbr[2] ? 1000 : 1) : 0,
       rotation,
     };
   }

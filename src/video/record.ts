@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { classifyFfmpegFailure, DiskFullError, EmptySourceError, outputWriteFailure, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
-import { displayedSize, hasNoTimestamps, inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader, type Rotation } from './ffmpeg.js';
+import { displayedSize, ownFps, hasNoTimestamps, inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader, type Rotation } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 const execFileP = promisify(execFile);
@@ -84,6 +84,11 @@ export interface RecordedClip {
    */
   rotation: Rotation;
   fps: number;
+  /**
+   * Seconds of video in the window, where that is well under the window (`seconds`): a file with
+   * gaps, such as an NVR's export of motion-triggered recording. Absent otherwise.
+   */
+  footageSeconds?: number;
   codec: string;
   /** source, credentials redacted */
   source: string;
@@ -440,6 +445,9 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     if (!live) await writeFile(path.join(opts.workDir, 'complete'), 'yes');
   }
 
+  // A file whose video covers well under half its window has gaps (a live stream is held to its window instead).
+  const footage = (frames: number, fps: number, seconds: number): { footageSeconds?: number } =>
+    !live && fps > 0 && frames / fps < 0.5 * seconds ? { footageSeconds: Math.round((frames / fps) * 1000) / 1000 } : {};
   // A file that ends well before both its announced duration and the window is cut off.
   const checkTruncated = (durationSec: number | null, seconds: number): void => {
     if (!live && durationSec && seconds < 0.9 * Math.min(durationSec, total ?? Infinity) - 1) {
@@ -460,9 +468,10 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     // progress already counted its frames, so the joining remux is skipped.
     await link(path.join(opts.workDir, segments[0]!.file), clip);
     checkTruncated(src.durationSec, total0);
+    const fps = (timedByArrival ? liveFps(recordedFrames, total0) : 0) || ownFps(src.input) || opts.fps;
     return {
       path: clip, frames: recordedFrames, seconds: total0, width: shownSize!.width, height: shownSize!.height, rotation,
-      fps: (timedByArrival ? liveFps(recordedFrames, total0) : 0) || src.input.fps || opts.fps, codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
+      fps, ...footage(recordedFrames, fps, total0), codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
     };
   }
   const list = path.join(opts.workDir, 'concat.txt');
@@ -480,7 +489,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   if (remux.frames === 0) throw new EmptySourceError(`capture of ${shown} gave zero video frames`, shown);
   const h = parseHeader(remux.stderr);
   const seconds = total0 || remux.outSeconds;
-  const fps = (timedByArrival ? liveFps(remux.frames, seconds) : 0) || h.input?.fps || src.input?.fps || opts.fps;
+  const fps = (timedByArrival ? liveFps(remux.frames, seconds) : 0) || (h.input && ownFps(h.input)) || (src.input && ownFps(src.input)) || opts.fps;
   checkTruncated(src.durationSec, seconds);
   return {
     path: clip,
@@ -490,6 +499,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     height: shownSize?.height ?? h.input?.height ?? 0,
     rotation,
     fps,
+    ...footage(remux.frames, fps, seconds),
     codec: h.input?.codec ?? 'unknown',
     source: shown,
     reencoded,

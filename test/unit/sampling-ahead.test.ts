@@ -12,7 +12,7 @@ import { captureSamplingAhead, samplesAhead } from '../../src/sampling/sample-ah
 import { sampleCapture, sampledAheadStats } from '../../src/sampling/sample-step.js';
 import { SourceInvalidError } from '../../src/video/errors.js';
 import { describeSource, formatSourceDescription } from '../../src/video/probe.js';
-import { cutDemo, DEMO_VIDEO, ffmpeg, rotatedClip, tempDir, truncated } from '../fixtures/clips.js';
+import { cutDemo, DEMO_VIDEO, ffmpeg, gappyClip, rotatedClip, tempDir, truncated } from '../fixtures/clips.js';
 
 const runFile = promisify(execFile);
 const fx = await tempDir('sample-ahead');
@@ -114,6 +114,31 @@ test('a phone video (its display matrix turns it a quarter) gives upright frames
     assert.ok(mad(jpeg, shown) < 4, `kept frame vs the file as shown: ${mad(jpeg, shown)}`);
     assert.ok(mad(jpeg, upsideDown) > 4 * mad(jpeg, shown), `kept frame vs the file upside down: ${mad(jpeg, upsideDown)}`);
   }
+});
+
+test('a file with gaps (an NVR export of motion-triggered recording) is sampled over its video, gaps left out', async () => {
+  // 5 s of video, 120 s of nothing, 5 s of video: 100 frames over 130 s
+  const nvr = await gappyClip(fx.dir, 'nvr.mp4', { seconds: 5, gap: 120 });
+  const outcomes: Array<{ kept: boolean; reason?: string }> = [];
+  const { store, dataDir, workDir } = fresh();
+  const cam = camera({ source: nvr, sample: { budget: 20 } });
+  const captured = await captureSamplingAhead({ camera: cam, store, dataDir, workDir, onSampledAhead: (o) => outcomes.push(o) });
+  assert.equal(captured.frames, 100);
+  assert.ok(captured.seconds > 125, `window ${captured.seconds} s`);
+  // its own rate, not the average the gap pulls down to 0.77 fps
+  assert.equal(captured.fps, 10);
+  assert.ok(Math.abs(captured.footageSeconds! - 10) < 0.5, `footage ${captured.footageSeconds} s`);
+  assert.equal(outcomes.length, 0, 'a file with gaps is not sampled ahead');
+  const r = await sampleCapture({ camera: cam, captured, store, dataDir });
+  // the video there is, once: not 130 s of frames with the gap filled by repeats of one frame
+  assert.ok(r.decoded >= 95 && r.decoded <= 105, `decoded ${r.decoded}`);
+  // the budget goes to the video (slots over the 130 s left most of them in the gap: 2 of 20 kept)
+  assert.ok(r.selected >= 15, `selected ${r.selected} of 20`);
+  assert.ok(r.manifest.frames.every((f) => f.t <= 10.5), 'frames are timed in seconds of video');
+  assert.ok(r.manifest.stats.seconds < 11);
+  // a file without gaps keeps its own window, as before
+  const plain = await captureAndSample({ camera: camera({ sample: { budget: 8 } }), ...fresh() });
+  assert.equal(plain.capture.footageSeconds, undefined);
 });
 
 test('a window shorter than the file is sampled from its clip (a copy and a decode may cut it at different frames)', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeArgs, decodeFrames } from '../../src/video/decode.js';
-import { displayedSize, inputArgs, locateFfmpeg, parseHeader, rotationFilters } from '../../src/video/ffmpeg.js';
+import { displayedSize, hasGaps, inputArgs, locateFfmpeg, ownFps, parseHeader, rotationFilters } from '../../src/video/ffmpeg.js';
 import { cutDemo, tempDir } from '../fixtures/clips.js';
 
 test('locateFfmpeg reports version and where it was found (FFMPEG_PATH, then PATH)', async () => {
@@ -50,9 +50,26 @@ test('parseHeader reads input and output stream facts', () => {
       '  Stream #0:0: Video: msmpeg4v3 (MP43 / 0x3334504D), yuv420p, 768x576, 816 kb/s, 10 fps, 10 tbr, 10 tbn\n' +
       "Output #0, rawvideo, to 'pipe:':\n  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 192x144 [SAR 1:1 DAR 4:3], q=2-31, 6635 kb/s, 5 fps, 5 tbn\n",
   );
-  assert.deepEqual(h.input, { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10, rotation: 0 });
-  assert.deepEqual(h.output, { codec: 'rawvideo', width: 192, height: 144, fps: 5, rotation: 0 });
+  assert.deepEqual(h.input, { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10, tbr: 10, rotation: 0 });
+  assert.deepEqual(h.output, { codec: 'rawvideo', width: 192, height: 144, fps: 5, tbr: 0, rotation: 0 });
   assert.equal(h.durationSec, 79.5);
+});
+
+test('a file whose average rate is far below its own has gaps; its own rate is the nominal one', () => {
+  const stream = (rates: string) => parseHeader(`Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p(progressive), 384x288, 42 kb/s, ${rates}, 10240 tbn (default)\n`).input!;
+  const nvr = stream('0.77 fps, 10 tbr');
+  assert.equal(hasGaps(nvr), true);
+  assert.equal(ownFps(nvr), 10);
+  // interlaced video's field rate is twice its frame rate: no gap
+  const interlaced = stream('25 fps, 50 tbr');
+  assert.equal(hasGaps(interlaced), false);
+  assert.equal(ownFps(interlaced), 25);
+  assert.equal(ownFps(stream('29.97 fps, 29.97 tbr')), 29.97);
+  // decoded at 10 fps by dropping frames only, out as they come (rawvideo would repeat frames into the gaps)
+  const args = decodeArgs({ source: 'x.mp4', fps: 10, skipGaps: true }, '5.1.9');
+  assert.equal(args[args.indexOf('-vf') + 1], 'select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,0.099900)');
+  assert.equal(args[args.indexOf('-fps_mode') + 1], 'passthrough');
+  assert.ok(!decodeArgs({ source: 'x.mp4', fps: 10 }, '5.1.9').includes('-fps_mode'));
 });
 
 test("parseHeader reads a video's display matrix as the quarter turn ffmpeg's autorotation applies", () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { classifyFfmpegFailure, type SourceError } from './errors.js';
-import { displayedSize, hasNoTimestamps, inputArgs, isLiveSource, locateFfmpeg, parseHeader, TailBuffer, type Rotation } from './ffmpeg.js';
+import { displayedSize, hasGaps, hasNoTimestamps, inputArgs, ownFps, isLiveSource, locateFfmpeg, parseHeader, TailBuffer, type Rotation } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 export interface SourceDescription {
@@ -13,8 +13,10 @@ export interface SourceDescription {
   height: number;
   /** the stream's display matrix as a clockwise turn (StreamInfo.rotation) */
   rotation: Rotation;
-  /** the header's frame rate (a guess of 25 for a stream without timestamps) */
+  /** the stream's own frame rate (ownFps; a guess of 25 for a stream without timestamps) */
   fps: number;
+  /** a file whose average rate is far under its own: its timeline has gaps (hasGaps) */
+  gaps: boolean;
   /** seconds, for a file (or a file on a server) */
   durationSec: number | null;
   live: boolean;
@@ -54,7 +56,8 @@ export async function describeSource(source: string, opts: { timeoutSec?: number
     codec: h.input.codec,
     ...displayedSize(h.input),
     rotation: h.input.rotation,
-    fps: h.input.fps,
+    fps: ownFps(h.input),
+    gaps: hasGaps(h.input),
     durationSec: h.durationSec,
     live,
     timedByArrival: live && hasNoTimestamps(h.inputFormat),
@@ -64,7 +67,7 @@ export async function describeSource(source: string, opts: { timeoutSec?: number
 /** One line for people: "h264 1920x1080 @ 25 fps, live (rtsp)" or "msmpeg4v3 768x576 @ 10 fps, 79.5 s". */
 export function formatSourceDescription(d: SourceDescription): string {
   const rate = d.timedByArrival ? 'no timestamps: timed by arrival' : `@ ${d.fps} fps`;
-  const kind = d.live ? `live (${d.format ?? 'stream'})` : d.durationSec !== null ? `${d.durationSec.toFixed(1)} s` : (d.format ?? 'file');
+  const kind = d.live ? `live (${d.format ?? 'stream'})` : d.durationSec !== null ? `${d.durationSec.toFixed(1)} s${d.gaps ? ' with gaps (video only part of the time)' : ''}` : (d.format ?? 'file');
   // a phone video's display matrix: shown (and captured) upright, stored on its side
   const turned = d.rotation === 90 || d.rotation === 270 ? ` (turned from ${d.height}x${d.width})` : d.rotation === 180 ? ' (turned 180°)' : '';
   return `${d.codec} ${d.width}x${d.height}${turned} ${rate}, ${kind}`;

@@ -129,6 +129,8 @@ test('a file with gaps (an NVR export of motion-triggered recording) is sampled 
   assert.equal(captured.fps, 10);
   assert.ok(Math.abs(captured.footageSeconds! - 10) < 0.5, `footage ${captured.footageSeconds} s`);
   assert.equal(outcomes.length, 0, 'a file with gaps is not sampled ahead');
+  // doctor's line for such a camera
+  assert.match(formatSourceDescription(await describeSource(nvr)), /^h264 384x288 @ 10 fps, 13\d\.\d s with gaps \(video only part of the time\)$/);
   const r = await sampleCapture({ camera: cam, captured, store, dataDir });
   // the video there is, once: not 130 s of frames with the gap filled by repeats of one frame
   assert.ok(r.decoded >= 95 && r.decoded <= 105, `decoded ${r.decoded}`);

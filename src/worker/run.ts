@@ -24,12 +24,36 @@ export interface WorkerOptions {
   connection: NativeConnection;
   /** how long a stopping worker lets running activities (a training) finish before cancelling them */
   shutdownGraceTime?: string;
+  /** activities at once on the GPU queue (default: $AUTOTUNER_GPU_CONCURRENCY or 2) */
+  gpuConcurrency?: number;
+  /** activities at once on each edge site's queue (default: $AUTOTUNER_EDGE_CONCURRENCY or activitySlots' rule) */
+  edgeConcurrency?: number;
   /** a pre-built bundle (tests build it once) */
   workflowBundle?: WorkflowBundleWithSourceMap;
   deps?: ActivityDeps;
 }
 
 export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
+
+/**
+ * How many activities a worker runs at once on a queue: the option, else the environment
+ * variable (a whole number of 1 or more, or the worker refuses to start and says which), else
+ * the default. GPU: 2 (a teacher and a trainer, or two of one). Edge: one per camera of the site,
+ * at least 4. Captures of live cameras record in real time: a site whose cameras are all due at
+ * 02:00 would otherwise record them four at a time, the later ones minutes late, and a sample
+ * (CPU) would hold a slot a capture is waiting for.
+ */
+export function activitySlots(queue: 'gpu' | 'edge', option: number | undefined, env: NodeJS.ProcessEnv, camerasAtSite = 0): number {
+  if (option !== undefined) return option;
+  const name = queue === 'gpu' ? 'AUTOTUNER_GPU_CONCURRENCY' : 'AUTOTUNER_EDGE_CONCURRENCY';
+  const raw = env[name];
+  if (raw !== undefined && raw.trim() !== '') {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${raw} is not a whole number of 1 or more: set it to how many ${queue} activities one worker may run at once, or unset it`);
+    return n;
+  }
+  return queue === 'gpu' ? 2 : Math.max(4, camerasAtSite);
+}
 
 let cachedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -90,7 +114,7 @@ export async function createWorkers(o: WorkerOptions): Promise<{ workers: Worker
         // (the default throttle follows the heartbeat timeout: minutes).
         maxHeartbeatThrottleInterval: '5 seconds',
         // GPU work is heavy: a teacher and a trainer (or two of one) at a time per worker by default.
-        maxConcurrentActivityTaskExecutions: Number(process.env.AUTOTUNER_GPU_CONCURRENCY ?? 2),
+        maxConcurrentActivityTaskExecutions: activitySlots('gpu', o.gpuConcurrency, process.env),
       }),
     );
     queues.push(GPU_TASK_QUEUE);
@@ -107,7 +131,7 @@ export async function createWorkers(o: WorkerOptions): Promise<{ workers: Worker
           activities,
           shutdownGraceTime,
           maxHeartbeatThrottleInterval: '5 seconds',
-          maxConcurrentActivityTaskExecutions: 4,
+          maxConcurrentActivityTaskExecutions: activitySlots('edge', o.edgeConcurrency, process.env, o.loaded.config.cameras.filter((c) => c.site === site).length),
         }),
       );
       queues.push(edgeTaskQueue(site));

@@ -59,6 +59,7 @@ test('a numeric option with a bad value is refused at once, naming the option an
     [['bench', 'capture', '--iterations', '0'], /--iterations <n>' argument '0' is invalid/],
     [['bench', 'capture', '--iterations', '2.5'], /--iterations <n>' argument '2\.5' is invalid/],
     [['capture', '--frames', '-3'], /--frames <n>' argument '-3' is invalid/],
+    [['worker', '--edge-concurrency', '0'], /--edge-concurrency <n>' argument '0' is invalid\. expected a whole number of 1 or more/],
     [['capture', '--seconds', 'soon'], /--seconds <s>' argument 'soon' is invalid\. expected a number above 0/],
     [['detect', 'x.mp4', '--min-score', '2'], /--min-score <s>' argument '2' is invalid\. expected a number from 0 to 1/],
     [['edge', 'serve', '--port', '70000'], /--port <port>' argument '70000' is invalid\. expected a port number from 0 to 65535/],

@@ -53,6 +53,12 @@ export interface SampleResult {
   cameraMoved: boolean;
   /** why the sampler thinks the camera moved (empty when it did not) */
   cameraMovedReason?: string;
+  /**
+   * Regions that changed in most frames of this run and the previous one with nothing moving
+   * there (an on-screen clock?): candidates for the camera's sample.motionMask. Absent when none.
+   * In the activity's result, so the Web UI shows it with the run.
+   */
+  restlessRegions?: Array<[number, number, number, number]>;
 }
 
 export interface AnnotateResult {

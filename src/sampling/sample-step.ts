@@ -175,6 +175,7 @@ export async function sampleToStore(
       emptyKept: s.emptyKept,
       cameraMoved: manifest.cameraMoved,
       ...(manifest.cameraMoved ? { cameraMovedReason: manifest.cameraMovedReason } : {}),
+      ...(s.restlessRegions?.length ? { restlessRegions: s.restlessRegions } : {}),
       manifest,
     };
   } finally {

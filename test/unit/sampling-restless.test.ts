@@ -4,6 +4,8 @@ import path from 'node:path';
 import { cameraSchema, type SampleConfig } from '../../src/config/schema.js';
 import { maskCells, restlessHint, restlessRates, restlessRegions } from '../../src/sampling/restless.js';
 import { sampleClip } from '../../src/sampling/sample.js';
+import { sampleCapture } from '../../src/sampling/sample-step.js';
+import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
 import { cutDemo, DEMO_VIDEO, ffmpeg, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('restless');
@@ -69,6 +71,18 @@ test('a clock burned into a still scene makes it "moving" until masked; a second
   assert.ok(masked.frames.every((f) => f.empty && f.motion.length === 0));
   assert.deepEqual(masked.stats.restlessRegions, []);
   assert.ok((masked.stats.maskedCells ?? 0) > 0);
+});
+
+test("the sample step's result (the activity's, shown with the run in the Web UI) carries the suggestion", async () => {
+  const dataDir = path.join(fx.dir, 'step');
+  const store = new DirectoryArtifactStore(path.join(dataDir, 'store'));
+  const camera = cameraSchema.parse({ id: 'clk', source: clock, sample: cfg() });
+  const captured = { clip: await store.putFile(clock, 'other'), frames: 150, seconds: 15, width: 384, height: 288, fps: 10, source: clock };
+  const first = await sampleCapture({ camera, captured, store, dataDir, runKey: 'run1' });
+  assert.equal('restlessRegions' in first, false, 'absent when there is none');
+  const second = await sampleCapture({ camera, captured, store, dataDir, runKey: 'run2' });
+  assert.deepEqual(second.restlessRegions, second.manifest.stats.restlessRegions);
+  assert.equal(second.restlessRegions?.length, 1);
 });
 
 test('people walking are not restless, even where one lingers: no region suggested; a mask drops only the motion inside it', async () => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { inferencePlan } from '../../src/detect/providers.js';
 import { cutDemo, ffmpeg } from '../fixtures/clips.js';
+import sharp from 'sharp';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/autotuner.js');
@@ -102,10 +103,18 @@ test('capture samples a camera from the command line and copies the frames to --
   const first = await run(60);
   assert.equal(first.sample.decoded, 60);
   assert.equal(first.out, out);
-  const manifest = async (): Promise<{ frames: Array<{ name: string }> }> => JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as { frames: Array<{ name: string }> };
+  const manifest = async (): Promise<{ frames: Array<{ name: string; empty: boolean }> }> => JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as { frames: Array<{ name: string; empty: boolean }> };
   const images = async (): Promise<string[]> => (await readdir(path.join(out, 'images'))).sort();
   assert.equal((await images()).length, first.sample.selected);
   assert.deepEqual(await images(), (await manifest()).frames.map((f) => `${f.name}.jpg`).sort());
+  // the picture to set a motion mask by: a kept frame, at its size, with the motion drawn over it
+  const preview = await sharp(path.join(out, 'motion.jpg')).metadata();
+  assert.deepEqual([preview.format, preview.width, preview.height], ['jpeg', 384, 288]);
+  const firstKept = (await manifest()).frames.find((f) => f.empty) ?? (await manifest()).frames[0]!;
+  const plain = await sharp(path.join(out, 'images', `${firstKept.name}.jpg`)).raw().toBuffer();
+  const drawn = await sharp(path.join(out, 'motion.jpg')).raw().toBuffer();
+  assert.equal(drawn.length, plain.length);
+  assert.ok(drawn.some((v, i) => Math.abs(v - plain[i]!) > 40), 'boxes and lines drawn over the frame');
   // a shorter capture into the same --out: only its frames are there, none left from the first
   const second = await run(10);
   assert.equal(second.sample.decoded, 10);

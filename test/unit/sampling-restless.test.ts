@@ -5,6 +5,8 @@ import { cameraSchema, type SampleConfig } from '../../src/config/schema.js';
 import { maskCells, restlessHint, restlessRates, restlessRegions } from '../../src/sampling/restless.js';
 import { sampleClip } from '../../src/sampling/sample.js';
 import { sampleCapture } from '../../src/sampling/sample-step.js';
+import { writeMotionPreview } from '../../src/sampling/motion-preview.js';
+import sharp from 'sharp';
 import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
 import { cutDemo, DEMO_VIDEO, ffmpeg, tempDir } from '../fixtures/clips.js';
 
@@ -71,6 +73,19 @@ test('a clock burned into a still scene makes it "moving" until masked; a second
   assert.ok(masked.frames.every((f) => f.empty && f.motion.length === 0));
   assert.deepEqual(masked.stats.restlessRegions, []);
   assert.ok((masked.stats.maskedCells ?? 0) > 0);
+
+  // the picture to check a mask by: the region in blue over a kept frame
+  const framesDir = path.join(fx.dir, `out-${n - 1}`);
+  const preview = await writeMotionPreview({ framesDir, manifest: masked, motionMask: [region], out: path.join(fx.dir, 'motion.jpg') });
+  const at = async (file: string, fx_: number, fy: number): Promise<number[]> => {
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    const i = (Math.round(fy * info.height) * info.width + Math.round(fx_ * info.width)) * info.channels;
+    return [data[i]!, data[i + 1]!, data[i + 2]!];
+  };
+  const centre = [(x1 + x2) / 2, (y1 + y2) / 2] as const;
+  const [r0, , b0] = await at(path.join(framesDir, 'images', `${masked.frames[0]!.name}.jpg`), ...centre);
+  const [r1, , b1] = await at(preview, ...centre);
+  assert.ok(b1 - r1 > b0 - r0 + 40, `blue over the mask: rgb ${r0},${b0} -> ${r1},${b1}`);
 });
 
 test("the sample step's result (the activity's, shown with the run in the Web UI) carries the suggestion", async () => {

@@ -48,19 +48,20 @@ export function register(program: Command): void {
     .option('--camera <id>', 'camera whose settings to use (default: the first in the config)')
     .option('--frames <n>', 'stop after this many frames at the capture fps', positiveInt)
     .option('--seconds <s>', 'stop after this many seconds', positiveNumber)
-    .option('--out <dir>', 'also copy the sampled frames (images/ + manifest.json) here, replacing an earlier capture\'s')
+    .option('--out <dir>', 'also copy the sampled frames (images/ + manifest.json) here, replacing an earlier capture\'s, with motion.jpg: the motion found, the motion mask and suggested regions over a frame')
     .option('--json', 'last stdout line is one JSON object')
     .action(async (o: CaptureOpts, cmd: Command) => {
       const g = globalOpts(cmd);
       // checked before the capture, not after it: a bad --out must not cost a capture
       const out = o.out ? await outDir(o.out) : undefined;
-      const [{ findCamera, loadConfig }, { cameraSchema }, { captureAndSample }, { redactText }, { makeDeps }, { restlessHint }] = await Promise.all([
+      const [{ findCamera, loadConfig }, { cameraSchema }, { captureAndSample }, { redactText }, { makeDeps }, { restlessHint }, { writeMotionPreview }] = await Promise.all([
         import('../../config/load.js'),
         import('../../config/schema.js'),
         import('../../sampling/pipeline.js'),
         import('../../video/redact.js'),
         import('../../worker/deps.js'),
         import('../../sampling/restless.js'),
+        import('../../sampling/motion-preview.js'),
       ]);
       const loaded = await loadConfig(g.config);
       const base = o.camera ? findCamera(loaded.config, o.camera) : loaded.config.cameras[0]!;
@@ -113,8 +114,11 @@ export function register(program: Command): void {
         // this capture's frames only: an earlier capture's images/ and manifest.json there are replaced
         await rm(path.join(out, 'images'), { recursive: true, force: true });
         await rm(path.join(out, 'manifest.json'), { force: true });
+        await rm(path.join(out, 'motion.jpg'), { force: true });
         await cp(framesDir, out, { recursive: true });
       }
+      // what to set sample.motionMask by (a run that kept no frame has nothing to draw on)
+      const preview = out && r.manifest.frames.length ? await writeMotionPreview({ framesDir, manifest: r.manifest, motionMask: camera.sample.motionMask, out: path.join(out, 'motion.jpg') }) : null;
       const secs = (Date.now() - t0) / 1000;
       console.log(`source   ${redactText(camera.source, camera.source)}`);
       const gaps = r.capture.footageSeconds !== undefined ? ` (${r.capture.footageSeconds.toFixed(1)} s of video, gaps left out)` : '';
@@ -127,6 +131,7 @@ export function register(program: Command): void {
       const restless = r.manifest.stats.restlessRegions ?? [];
       if (restless.length) console.log(`hint     ${restlessHint(restless)}`);
       console.log(`frames   ${out ?? framesDir}`);
-      if (g.json) printJson({ capture: r.capture, sample: r.sample, framesDir, out: out ?? null });
+      if (preview) console.log(`motion   ${preview} (motion boxes in red, motion mask in blue, suggested regions in yellow, lines every tenth of the frame)`);
+      if (g.json) printJson({ capture: r.capture, sample: r.sample, framesDir, out: out ?? null, motionPreview: preview });
     });
 }

@@ -127,8 +127,10 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
 
   const captured = await run('capture', () => edgeCapture.capture(ctx), (r) => `${r.frames} frames, ${r.seconds.toFixed(1)} s at ${r.fps} fps`);
   const sampled = await run('sample', () => edge.sample(ctx, captured), (r) =>
-    `${r.selected} of ${r.decoded} frames (${r.train} train / ${r.val} val)${r.cameraMoved ? ', camera moved' : ''}`,
+    `${r.selected} of ${r.decoded} frames (${r.train} train / ${r.val} val)${r.cameraMoved ? ', camera moved' : ''}${r.restlessRegions?.length ? ', a motion mask suggested' : ''}`,
   );
+  // (a value in the outcome only: no command depends on it, so older histories replay as they ran)
+  const restless = sampled.restlessRegions?.length ? { restlessRegions: sampled.restlessRegions } : {};
   if (sampled.cameraMoved) {
     progress.cameraMoved = true;
     upsertSearchAttributes([{ key: SA_CAMERA_MOVED, value: true }]);
@@ -159,6 +161,7 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
       modelVersion: null,
       reason: skipReason,
       cameraMoved: sampled.cameraMoved,
+      ...restless,
     };
     log.info('run skipped', { reason: skipReason });
     progress.stage = 'done';
@@ -216,6 +219,7 @@ export async function tuneCamera(input: TuneInput): Promise<TuneOutcome> {
     reason,
     reportPath: validated.reportPath,
     cameraMoved: sampled.cameraMoved,
+    ...restless,
   };
 
   if (!accepted) {

@@ -48,4 +48,10 @@ export interface TuneOutcome {
   /** the validation report (absent when skipped) */
   reportPath?: string;
   cameraMoved: boolean;
+  /**
+   * Regions that changed in most frames of this window and the previous run's with nothing moving
+   * there (an on-screen clock?): candidates for the camera's sample.motionMask (SampleResult).
+   * Absent when none.
+   */
+  restlessRegions?: Array<[number, number, number, number]>;
 }

@@ -46,6 +46,15 @@ test('formatOutcome: a skipped run (an empty scene) says why, with no metrics or
   assert.equal(text, 'camera gate: SKIPPED\n  reason        nothing to learn: the teacher found no person in the 24 sampled frames (an empty scene); a window with them in view will train');
 });
 
+test('formatOutcome: a suggested motion mask is a hint after the reason, and absent without one', () => {
+  const base = outcome({ map50: 0.904, map5095: 0.592, latencyMs: 18.3, version: 'v1' });
+  const text = formatOutcome({ ...base, restlessRegions: [[0.32, 0.01, 0.39, 0.05]] });
+  assert.match(text, /^ {2}HINT {10}\[0\.32, 0\.01, 0\.39, 0\.05\] changed in most frames of this run and the last with nothing moving there$/m);
+  assert.match(text, /sample\.motionMask/);
+  assert.ok(text.indexOf('HINT') > text.indexOf('reason'));
+  assert.doesNotMatch(formatOutcome(base), /HINT/);
+});
+
 test('failureSummary: a failed run names the failing activity and the root cause, not the SDK wrappers', () => {
   const root = ApplicationFailure.nonRetryable('trainer: dataset /d has no labels at all\n  at stack', 'TrainerInputError');
   const activity = new ActivityFailure('Activity task failed', 'train', '7', RetryState.NON_RETRYABLE_FAILURE, 'worker@host', root);

@@ -4,12 +4,23 @@ import type { CameraOverrides } from '../../pipeline/overrides.js';
 import { tuneWorkflowId } from '../../temporal/queues.js';
 import { globalOpts, loadFor, printJson, uiLink, withClient } from '../context.js';
 
+/** The suggested motion mask, in words (sampling/restless.ts says why it is only a suggestion). */
+function maskHint(o: TuneOutcome): string[] {
+  const r = o.restlessRegions ?? [];
+  if (!r.length) return [];
+  return [
+    `  HINT          ${r.map((x) => `[${x.join(', ')}]`).join(', ')} changed in most frames of this run and the last with nothing moving there`,
+    "                (an on-screen clock?): add to the camera's sample.motionMask (autotuner capture --out DIR draws it in motion.jpg)",
+  ];
+}
+
 export function formatOutcome(o: TuneOutcome): string {
   if (!o.metrics) {
     return [
       `camera ${o.cameraId}: ${o.state.toUpperCase()} ${o.modelVersion ?? ''}`.trim(),
       `  reason        ${o.reason}`,
       ...(o.cameraMoved ? ['  WARNING       the camera moved during/before this window'] : []),
+      ...maskHint(o),
     ].join('\n');
   }
   const c = o.metrics.candidate;
@@ -29,6 +40,7 @@ export function formatOutcome(o: TuneOutcome): string {
       : []),
     `  reason        ${o.reason}`,
     ...(o.cameraMoved ? ['  WARNING       the camera moved during/before this window (see the report)'] : []),
+    ...maskHint(o),
     ...(o.reportPath ? [`  report        ${o.reportPath}`] : []),
   ].join('\n');
 }

@@ -146,10 +146,12 @@ export function ownFps(s: Pick<StreamInfo, 'fps' | 'tbr'>): number {
 
 /**
  * Whether a file's average rate is far below its own (under 0.4 of it: interlaced video's field
- * rate is twice its frame rate, "25 fps, 50 tbr", and is no gap).
+ * rate is twice its frame rate, "25 fps, 50 tbr", and is no gap). A nominal rate above 120 is
+ * ffmpeg's guess from a millisecond time base, not the video's ("29.97 fps, 1k tbr" in a
+ * browser's variable-rate WebM): no gap either.
  */
 export function hasGaps(s: Pick<StreamInfo, 'fps' | 'tbr'>): boolean {
-  return s.tbr > 0 && s.fps > 0 && s.fps < 0.4 * s.tbr;
+  return s.tbr > 0 && s.tbr <= 120 && s.fps > 0 && s.fps < 0.4 * s.tbr;
 }
 
 /** A stream's size as shown: width and height swapped by a quarter turn. */

@@ -65,6 +65,10 @@ test('a file whose average rate is far below its own has gaps; its own rate is t
   assert.equal(hasGaps(interlaced), false);
   assert.equal(ownFps(interlaced), 25);
   assert.equal(ownFps(stream('29.97 fps, 29.97 tbr')), 29.97);
+  // a variable-rate WebM's nominal rate is a guess from its millisecond time base: not a rate to go by
+  const webm = stream('29.97 fps, 1k tbr');
+  assert.equal(hasGaps(webm), false);
+  assert.equal(ownFps(webm), 29.97);
   // decoded at 10 fps by dropping frames only, out as they come (rawvideo would repeat frames into the gaps)
   const args = decodeArgs({ source: 'x.mp4', fps: 10, skipGaps: true }, '5.1.9');
   assert.equal(args[args.indexOf('-vf') + 1], 'select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,0.099900)');

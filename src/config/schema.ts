@@ -22,6 +22,15 @@ export const captureSchema = z
      * Transport); UDP needs the network between camera and worker to let it through, and loses packets.
      */
     rtspTransport: z.enum(['tcp', 'udp']).default('tcp'),
+    /**
+     * Interlaced video (analog cameras through a DVR or encoder: 576i, 480i) shows every moving
+     * thing combed, alternate rows from instants 20 ms apart. 'auto' (default) deinterlaces where
+     * the source's header says it is interlaced; 'always' also where it does not say (an encoder
+     * that flags woven fields as progressive); 'never' leaves the frames as decoded. The sample
+     * step and the edge server apply the same setting, so the student learns from frames like
+     * the ones it will see.
+     */
+    deinterlace: z.enum(['auto', 'always', 'never']).default('auto'),
   })
   .strict();
 
@@ -178,7 +187,7 @@ export const cameraSchema = z
     /** classes the student learns, by teacher class name */
     classes: z.array(z.string().min(1)).min(1).default(['person']),
     schedule: scheduleSchema.optional(),
-    capture: captureSchema.default({ fps: 10, outageRetryHours: 6, rtspTransport: 'tcp' }),
+    capture: captureSchema.default({ fps: 10, outageRetryHours: 6, rtspTransport: 'tcp', deinterlace: 'auto' }),
     sample: sampleSchema.default({ budget: 120, emptyShare: 0.1, dedupeThreshold: 2, valShare: 0.25, blockSeconds: 10, candidatesPerSlot: 2, motionMask: [] }),
     teacher: teacherSchema.default(teacherSchema.parse({})),
     student: studentSchema.default(studentSchema.parse({})),

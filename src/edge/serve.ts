@@ -15,7 +15,7 @@ import type { Detection, RgbFrame } from '../detect/types.js';
 import type { OnnxDetector } from '../detect/onnx-detector.js';
 import { createStudentDetector } from '../detect/teacher-model.js';
 import { stderrTail } from '../video/errors.js';
-import { inputArgs, locateFfmpeg, parseHeader } from '../video/ffmpeg.js';
+import { deinterlaceFilters, deinterlaceFor, inputArgs, locateFfmpeg, parseHeader, type Deinterlace, type FieldOrder } from '../video/ffmpeg.js';
 import { redactText } from '../video/redact.js';
 import { currentPointerPath, edgeDir, readCurrent } from './deploy.js';
 
@@ -27,6 +27,11 @@ export interface ServeCamera {
   classes?: string[];
   /** capture.rtspTransport: how an rtsp:// camera sends RTP (default 'tcp') */
   rtspTransport?: 'tcp' | 'udp';
+  /**
+   * capture.deinterlace (default 'auto'): the student runs on frames deinterlaced as the sample
+   * step deinterlaced the frames it learnt from
+   */
+  deinterlace?: 'auto' | 'always' | 'never';
 }
 
 export interface EdgeServerOptions {
@@ -52,6 +57,8 @@ interface CameraState {
   /** frame size from the last probe (0 until the source answered) */
   width: number;
   height: number;
+  /** how its frames are deinterlaced (the last probe and capture.deinterlace); undefined: not */
+  deinterlace: Deinterlace | undefined;
   model: OnnxDetector | null;
   version: string | null;
   sha256: string | null;
@@ -109,13 +116,18 @@ function edgeInputArgs(source: string, replay: boolean, rtspTransport?: 'tcp' | 
  * forever. The output size is pinned to the probed one: a camera whose resolution changes mid-stream
  * is scaled, so the pipe is never cut at the wrong frame size.
  */
-export function ffmpegArgs(source: string, size?: { width: number; height: number }, rtspTransport?: 'tcp' | 'udp'): string[] {
+export function ffmpegArgs(source: string, size?: { width: number; height: number }, rtspTransport?: 'tcp' | 'udp', deinterlace?: Deinterlace): string[] {
   const pin = size ? ['-s', `${size.width}x${size.height}`] : [];
-  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...edgeInputArgs(source, true, rtspTransport), '-an', ...pin, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  // (the pinned size scales after the deinterlacing: fields are the coded rows)
+  const vf = deinterlace ? ['-vf', deinterlaceFilters(deinterlace).join(',')] : [];
+  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...edgeInputArgs(source, true, rtspTransport), '-an', ...vf, ...pin, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 }
 
-/** The video size, from ffmpeg's own log: ffmpeg-static ships no ffprobe. */
-export async function probeSize(ffmpeg: string, source: string, rtspTransport?: 'tcp' | 'udp'): Promise<{ width: number; height: number }> {
+/**
+ * The video size, from ffmpeg's own log (ffmpeg-static ships no ffprobe), and whether the header
+ * says the video is interlaced.
+ */
+export async function probeSize(ffmpeg: string, source: string, rtspTransport?: 'tcp' | 'udp'): Promise<{ width: number; height: number; interlaced: FieldOrder | null }> {
   const args = ['-hide_banner', '-nostdin', '-v', 'info', ...edgeInputArgs(source, false, rtspTransport), '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'];
   // ffmpeg exits non-zero on a broken source but has printed the header by then if it got that far
   let failure = '';
@@ -133,7 +145,7 @@ export async function probeSize(ffmpeg: string, source: string, rtspTransport?: 
     const why = stderrTail(stderr, source, 2).split('\n').join(' | ') || redactText(failure, source) || 'ffmpeg printed nothing';
     throw new Error(`cannot read the video size of ${redactText(source, source)}: ${why}`);
   }
-  return { width: v.width, height: v.height };
+  return { width: v.width, height: v.height, interlaced: h.input?.interlaced ?? null };
 }
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -243,12 +255,13 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
       const size = await probeSize(ffmpeg, st.cam.source, st.cam.rtspTransport);
       st.width = size.width;
       st.height = size.height;
+      st.deinterlace = deinterlaceFor(st.cam.deinterlace, size.interlaced);
     } catch (err) {
       return retryLater(st, (err as Error).message);
     }
     if (closing) return;
     const frameBytes = st.width * st.height * 3;
-    const child = spawn(ffmpeg, ffmpegArgs(st.cam.source, { width: st.width, height: st.height }, st.cam.rtspTransport), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ffmpeg, ffmpegArgs(st.cam.source, { width: st.width, height: st.height }, st.cam.rtspTransport, st.deinterlace), { stdio: ['ignore', 'pipe', 'pipe'] });
     st.ffmpeg = child;
     let buf = Buffer.allocUnsafe(frameBytes);
     let filled = 0;
@@ -342,6 +355,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
     if (path === '/healthz') {
       const cams = states.map((s) => ({
         id: s.cam.id, version: s.version, streaming: streaming(s), frames: s.framesInferred, lastFrameAgeS: frameAgeS(s),
+        ...(s.deinterlace ? { deinterlaced: s.deinterlace } : {}),
         ...(s.streamError ? { error: s.streamError } : {}), ...(s.model ? {} : { waiting: 'no model deployed yet' }),
       }));
       // cameras waiting for their first deploy do not make the runtime unhealthy; a served one without frames does
@@ -394,7 +408,7 @@ export async function startEdgeServer(opts: EdgeServerOptions): Promise<EdgeServ
   try {
     for (const cam of opts.cameras) {
       const st: CameraState = {
-        cam, width: 0, height: 0, model: null, version: null, sha256: null, rejected: null, retired: [], framesDecoded: 0, framesInferred: 0,
+        cam, width: 0, height: 0, deinterlace: undefined, model: null, version: null, sha256: null, rejected: null, retired: [], framesDecoded: 0, framesInferred: 0,
         reloads: 0, reloadErrors: 0, streamRestarts: 0, lastLatencyMs: 0, inferTimes: [], lastFrameAt: 0, streamError: null, latest: null,
         pending: null, busy: false, ffmpeg: null, restart: null, backoffMs: BACKOFF_MIN_MS, watcher: null, poll: null, reloading: null,
       };

@@ -30,6 +30,11 @@ export interface CaptureResult {
    * into the clip's Matroska keeps the matrix on ffmpeg 7 but not on 5.1.
    */
   rotation?: 90 | 180 | 270;
+  /**
+   * The source is interlaced (its header says so), this field first: the sample step
+   * deinterlaces it unless the camera's capture.deinterlace is "never". Absent for progressive video.
+   */
+  interlaced?: 'tff' | 'bff';
   /** the clip's own frame rate (a file's nominal rate where gaps pull its average down) */
   fps: number;
   /**

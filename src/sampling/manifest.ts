@@ -46,6 +46,8 @@ export interface SampleStats {
   restlessRegions?: Array<[number, number, number, number]>;
   /** grid cells the camera's sample.motionMask covers (their changes are not motion) */
   maskedCells?: number;
+  /** the frames were deinterlaced, this field first ('auto': each frame's own flag); absent when not */
+  deinterlaced?: 'tff' | 'bff' | 'auto';
   seconds: number;
 }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { SampleConfig } from '../config/schema.js';
 import type { CaptureResult } from '../pipeline/types.js';
 import { captureCamera, type CaptureStepOptions } from '../video/capture-step.js';
-import { displayedSize, hasGaps, isLiveSource, type ParsedHeader } from '../video/ffmpeg.js';
+import { deinterlaceFor, displayedSize, hasGaps, isLiveSource, type ParsedHeader } from '../video/ffmpeg.js';
 import { CLIP_EXTENSION, type RecordAttempt } from '../video/record.js';
 import { redactText } from '../video/redact.js';
 import type { WarmLease } from '../video/warm-decoder.js';
@@ -125,6 +125,7 @@ export async function captureSamplingAhead(opts: CaptureSamplingAheadOptions): P
       source: redactText(camera.source, camera.source),
       ...plan,
       rotate: input.rotation,
+      deinterlace: deinterlaceFor(camera.capture.deinterlace, input.interlaced),
       maxSeconds: attempt.seconds,
       checkTruncation: true,
       alwaysGrid: true,

@@ -4,6 +4,7 @@ import type { DirectoryArtifactStore } from '../artifacts/store.js';
 import type { CameraConfig } from '../config/schema.js';
 import type { CaptureResult, SampleResult } from '../pipeline/types.js';
 import type { SampleManifest } from './manifest.js';
+import { deinterlaceFor } from '../video/ffmpeg.js';
 import { CLIP_EXTENSION } from '../video/record.js';
 import type { WarmLease } from '../video/warm-decoder.js';
 import { prewarmSampleDecode, sampleClip, type SampleClipOptions } from './sample.js';
@@ -77,7 +78,7 @@ let aheadTaken = 0;
  */
 export function sampleKey(camera: CameraConfig, captured: CaptureResult, runKey: string | undefined, cameraState: CameraStateUse = 'update'): string {
   const c = camera.capture;
-  return JSON.stringify([runKey ?? '', cameraState, captured.clip.sha256, camera.id, camera.sample, c.fps ?? null, c.width ?? null, captured.seconds, captured.fps, captured.width, captured.source]);
+  return JSON.stringify([runKey ?? '', cameraState, captured.clip.sha256, camera.id, camera.sample, c.fps ?? null, c.width ?? null, c.deinterlace, captured.interlaced ?? null, captured.seconds, captured.fps, captured.width, captured.source]);
 }
 
 /** Keep a sample taken ahead for the sample step of `key` (sampleKey). */
@@ -122,6 +123,7 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleStep
     clipFps: captured.fps,
     clipWidth: captured.width,
     rotate: captured.rotation ?? 0,
+    deinterlace: deinterlaceFor(opts.camera.capture.deinterlace, captured.interlaced),
     // a file with gaps: its video is sampled, the gaps left out (the capture checked it is whole)
     ...(captured.footageSeconds !== undefined ? { skipGaps: true, checkTruncation: false } : {}),
     // seconds sets the coverage slots; fall back to frames/fps if a capture could not time its window
@@ -132,7 +134,7 @@ export async function sampleCapture(opts: SampleStepOptions): Promise<SampleStep
 /** sampleClip into the store's scratch, then the frames directory into the store. */
 export async function sampleToStore(
   opts: Omit<SampleStepOptions, 'captured'> &
-    Pick<SampleClipOptions, 'clip' | 'clipFps' | 'clipWidth' | 'rotate' | 'skipGaps' | 'expectedSeconds' | 'maxSeconds' | 'checkTruncation' | 'alwaysGrid'> & { source: string },
+    Pick<SampleClipOptions, 'clip' | 'clipFps' | 'clipWidth' | 'rotate' | 'deinterlace' | 'skipGaps' | 'expectedSeconds' | 'maxSeconds' | 'checkTruncation' | 'alwaysGrid'> & { source: string },
 ): Promise<SampleStepResult> {
   const outDir = await opts.store.tempDir(`sample-${opts.camera.id}`);
   try {
@@ -146,6 +148,7 @@ export async function sampleToStore(
       clipFps: opts.clipFps,
       clipWidth: opts.clipWidth,
       rotate: opts.rotate,
+      deinterlace: opts.deinterlace,
       skipGaps: opts.skipGaps,
       expectedSeconds: opts.expectedSeconds,
       maxSeconds: opts.maxSeconds,

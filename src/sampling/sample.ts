@@ -4,7 +4,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SampleConfig } from '../config/schema.js';
 import { decodeFrames, frameBytesOf, prewarmDecode, type DecodedFrame, type DecodeOptions, type GridOptions } from '../video/decode.js';
 import type { WarmLease } from '../video/warm-decoder.js';
-import type { Rotation } from '../video/ffmpeg.js';
+import type { Deinterlace, Rotation } from '../video/ffmpeg.js';
 import { redactText } from '../video/redact.js';
 import { isNetworkSource } from '../video/errors.js';
 import { scoreActivity, type Box } from './activity.js';
@@ -41,6 +41,12 @@ export interface SampleClipOptions {
    * camera's file then give the same upright frames on every ffmpeg.
    */
   rotate?: Rotation;
+  /**
+   * Deinterlace the clip's frames (an interlaced camera: CaptureResult.interlaced and the camera's
+   * capture.deinterlace, see deinterlaceFor). The teacher then labels, and the student learns
+   * from, whole frames, as the edge server decodes them for the student.
+   */
+  deinterlace?: Deinterlace;
   /**
    * The clip's native frame rate and width as shown, after `rotate` (CaptureResult.fps/width). With them the decode can be
    * planned before it starts: only every k-th frame comes out of ffmpeg whole (see
@@ -132,7 +138,7 @@ export function windowPlan(seconds: number, fps: number, cfg: SampleConfig): str
 
 /** The sample step's decode of a clip (one place: a warmed decoder is matched by these arguments). */
 function sampleDecodeOptions(
-  opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'rotate' | 'skipGaps' | 'clipFps' | 'maxSeconds' | 'checkTruncation'> & { source?: string },
+  opts: Pick<SampleClipOptions, 'clip' | 'fps' | 'width' | 'rotate' | 'deinterlace' | 'skipGaps' | 'clipFps' | 'maxSeconds' | 'checkTruncation'> & { source?: string },
   grid: GridOptions | undefined,
 ): DecodeOptions {
   return {
@@ -147,6 +153,7 @@ function sampleDecodeOptions(
     // always set: the argument list (-noautorotate) is then the same for every clip, and a
     // warmed decoder, whose filter graph (where the turn goes) comes later, matches any of them
     rotate: opts.rotate ?? 0,
+    ...(opts.deinterlace ? { deinterlace: opts.deinterlace } : {}),
     maxSeconds: opts.maxSeconds,
     checkTruncation: opts.checkTruncation ?? true,
     // yuv420p: half the pipe bytes of rgb24 and no conversion in ffmpeg; scoring reads the Y plane
@@ -443,6 +450,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       candidateStride: plan.every,
       restlessRegions: restless,
       maskedCells,
+      ...(opts.deinterlace ? { deinterlaced: opts.deinterlace } : {}),
       seconds: summary.seconds,
     },
   };

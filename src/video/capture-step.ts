@@ -79,6 +79,7 @@ export async function captureCamera(opts: CaptureStepOptions): Promise<CaptureRe
     height: clip.height,
     // only where there is a turn: the results of cameras without one stay as they were
     ...(clip.rotation ? { rotation: clip.rotation } : {}),
+    ...(clip.interlaced ? { interlaced: clip.interlaced } : {}),
     fps: clip.fps,
     ...(clip.footageSeconds !== undefined ? { footageSeconds: clip.footageSeconds } : {}),
     source: clip.source,

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { RgbFrame } from '../detect/types.js';
 import { openOutputChannel, type OutputChannel } from './channel.js';
 import { classifyFfmpegFailure, SourceInvalidError } from './errors.js';
-import { inputArgs, killOnAbort, locateFfmpeg, parseHeader, rotationFilters, TailBuffer, type Rotation, type StreamInfo } from './ffmpeg.js';
+import { deinterlaceFilters, inputArgs, killOnAbort, locateFfmpeg, parseHeader, rotationFilters, TailBuffer, type Deinterlace, type Rotation, type StreamInfo } from './ffmpeg.js';
 import { redactText } from './redact.js';
 import { takeWarmDecoder, warmDecoder, type ChannelHooks, type StartedDecoder, type WarmLease } from './warm-decoder.js';
 
@@ -28,6 +28,12 @@ export interface DecodeOptions {
    * own matrix, if any, is not applied a second time. Unset: ffmpeg's autorotation, as before.
    */
   rotate?: Rotation;
+  /**
+   * Deinterlace (deinterlaceFilters: bwdif, one frame per frame) with this field order first; an
+   * interlaced camera's moving things otherwise come out combed, every other row from a
+   * different instant. Unset: frames as decoded.
+   */
+  deinterlace?: Deinterlace;
   /** stop after this many output frames */
   maxFrames?: number;
   /** stop after this many seconds of source time */
@@ -145,7 +151,8 @@ export function decodeArgs(opts: DecodeOptions, ffmpegVersion = ''): string[] {
   if (opts.startSeconds) args.push('-ss', String(opts.startSeconds));
   if (opts.rotate !== undefined) args.push('-noautorotate');
   args.push(...inputArgs(opts.source, { timeoutSec: opts.timeoutSec }));
-  const filters: string[] = rotationFilters(opts.rotate);
+  // fields are coded rows, and bwdif needs every frame's neighbours: before the turn and the fps filter
+  const filters: string[] = [...deinterlaceFilters(opts.deinterlace), ...rotationFilters(opts.rotate)];
   // (a frame is kept once 0.999 of a period has passed since the last one kept: rounding in the timestamps must not drop one)
   if (opts.fps && opts.skipGaps) filters.push(`select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(0.999 / opts.fps).toFixed(6)})`);
   else if (opts.fps) filters.push(`fps=${opts.fps}`);
@@ -186,10 +193,11 @@ function gridArgs(opts: DecodeOptions, filters: string[], pixFmt: PixelFormat, f
     `[whole]select=not(mod(n\\,${every}))[sel]`;
   const vsync = passthrough(ffmpegVersion);
   const window = opts.maxSeconds ? ['-t', String(opts.maxSeconds)] : [];
-  // One filter thread unless the graph resizes whole frames: its other filters (crop, a 96-wide
-  // nearest-neighbour scale, select) do microseconds of work a frame, less than handing slices to
-  // threads and waiting for them (demo video, 2 cores: 0.53 -> 0.44 s for this decode alone).
-  const filterThreads = opts.width ? [] : ['-filter_complex_threads', '1'];
+  // One filter thread unless the graph resizes or deinterlaces whole frames: its other filters
+  // (crop, a 96-wide nearest-neighbour scale, select) do microseconds of work a frame, less than
+  // handing slices to threads and waiting for them (demo video, 2 cores: 0.53 -> 0.44 s for this
+  // decode alone).
+  const filterThreads = opts.width || opts.deinterlace ? [] : ['-filter_complex_threads', '1'];
   return [
     '-an', '-sn', '-dn', ...filterThreads, '-filter_complex', graph,
     '-map', '[sel]', ...vsync, ...window, '-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1',

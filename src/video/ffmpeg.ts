@@ -122,6 +122,53 @@ export interface StreamInfo {
    * ffmpeg 5.1 leaves them.
    */
   rotation: Rotation;
+  /**
+   * Which field the stream shows first where its header says it is interlaced (analog CCTV
+   * through a DVR or encoder, broadcast: "yuv420p(tv, top first)"); null for progressive video
+   * or a header that does not say.
+   */
+  interlaced: FieldOrder | null;
+}
+
+/** The field of an interlaced frame that is shown first: top (`tff`) or bottom (`bff`). */
+export type FieldOrder = 'tff' | 'bff';
+
+/**
+ * How a decode deinterlaces: the field order to assume, or 'auto' for each frame's own flag (a
+ * camera set to `deinterlace: "always"` whose header does not say).
+ */
+export type Deinterlace = FieldOrder | 'auto';
+
+/**
+ * The field order in a stream line's pixel-format details. ffmpeg prints the order as displayed
+ * for "top first"/"bottom first" and the coded order for the swapped kinds ("top coded first
+ * (swapped)": coded top first, shown bottom first).
+ */
+export function fieldOrderOf(streamLine: string): FieldOrder | null {
+  const m = /\b(top|bottom) (coded )?first\b/.exec(streamLine);
+  if (!m) return null;
+  const top = m[1] === 'top';
+  return top !== Boolean(m[2]) ? 'tff' : 'bff';
+}
+
+/**
+ * Whether and how to deinterlace a camera's video: its `capture.deinterlace` setting and what its
+ * source's header says. Undefined: leave the frames as they are.
+ */
+export function deinterlaceFor(setting: 'auto' | 'always' | 'never' | undefined, interlaced: FieldOrder | null | undefined): Deinterlace | undefined {
+  if (setting === 'never') return undefined;
+  if (interlaced) return interlaced;
+  return setting === 'always' ? 'auto' : undefined;
+}
+
+/**
+ * The filter that makes whole frames of interlaced ones: bwdif, one frame out per frame in (the
+ * camera's rate), every frame treated. It goes first, before any turn or scale: its fields are
+ * the coded rows, and it needs the frames next to each other, before any are dropped. bwdif
+ * rather than yadif: sharper edges where things move, for about the same CPU.
+ */
+export function deinterlaceFilters(d: Deinterlace | undefined): string[] {
+  return d ? [`bwdif=mode=send_frame:parity=${d}:deint=all`] : [];
 }
 
 /**
@@ -196,6 +243,7 @@ function parseVideoStream(section: string): StreamInfo | null {
       fps: fps ? Number(fps[1]) * (fps[2] ? 1000 : 1) : 0,
       tbr: tbr ? Number(tbr[1]) * (tbr[2] ? 1000 : 1) : 0,
       rotation,
+      interlaced: fieldOrderOf(line),
     };
   }
   return null;

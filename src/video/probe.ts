@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { classifyFfmpegFailure, type SourceError } from './errors.js';
-import { displayedSize, hasGaps, hasNoTimestamps, inputArgs, ownFps, isLiveSource, locateFfmpeg, parseHeader, TailBuffer, type Rotation } from './ffmpeg.js';
+import { displayedSize, hasGaps, hasNoTimestamps, inputArgs, ownFps, isLiveSource, locateFfmpeg, parseHeader, TailBuffer, type FieldOrder, type Rotation } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 export interface SourceDescription {
@@ -13,6 +13,8 @@ export interface SourceDescription {
   height: number;
   /** the stream's display matrix as a clockwise turn (StreamInfo.rotation) */
   rotation: Rotation;
+  /** the header says the video is interlaced, this field first (StreamInfo.interlaced) */
+  interlaced: FieldOrder | null;
   /** the stream's own frame rate (ownFps; a guess of 25 for a stream without timestamps) */
   fps: number;
   /** a file whose average rate is far under its own: its timeline has gaps (hasGaps) */
@@ -56,6 +58,7 @@ export async function describeSource(source: string, opts: { timeoutSec?: number
     codec: h.input.codec,
     ...displayedSize(h.input),
     rotation: h.input.rotation,
+    interlaced: h.input.interlaced,
     fps: ownFps(h.input),
     gaps: hasGaps(h.input),
     durationSec: h.durationSec,
@@ -64,11 +67,16 @@ export async function describeSource(source: string, opts: { timeoutSec?: number
   };
 }
 
-/** One line for people: "h264 1920x1080 @ 25 fps, live (rtsp)" or "msmpeg4v3 768x576 @ 10 fps, 79.5 s". */
+/**
+ * One line for people: "h264 1920x1080 @ 25 fps, live (rtsp)", "msmpeg4v3 768x576 @ 10 fps, 79.5 s"
+ * or "mpeg2video 720x576 @ 25 fps, interlaced (top field first), 60.0 s".
+ */
 export function formatSourceDescription(d: SourceDescription): string {
   const rate = d.timedByArrival ? 'no timestamps: timed by arrival' : `@ ${d.fps} fps`;
   const kind = d.live ? `live (${d.format ?? 'stream'})` : d.durationSec !== null ? `${d.durationSec.toFixed(1)} s${d.gaps ? ' with gaps (video only part of the time)' : ''}` : (d.format ?? 'file');
   // a phone video's display matrix: shown (and captured) upright, stored on its side
   const turned = d.rotation === 90 || d.rotation === 270 ? ` (turned from ${d.height}x${d.width})` : d.rotation === 180 ? ' (turned 180°)' : '';
-  return `${d.codec} ${d.width}x${d.height}${turned} ${rate}, ${kind}`;
+  // analog cameras through a DVR: the capture deinterlaces them (capture.deinterlace)
+  const fields = d.interlaced ? `, interlaced (${d.interlaced === 'tff' ? 'top' : 'bottom'} field first)` : '';
+  return `${d.codec} ${d.width}x${d.height}${turned} ${rate}${fields}, ${kind}`;
 }

@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { classifyFfmpegFailure, DiskFullError, EmptySourceError, outputWriteFailure, SourceError, SourceInvalidError, SourceUnreachableError, stderrTail } from './errors.js';
-import { displayedSize, ownFps, hasNoTimestamps, inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type ParsedHeader, type Rotation } from './ffmpeg.js';
+import { displayedSize, ownFps, hasNoTimestamps, inputArgs, isLiveSource, killOnAbort, locateFfmpeg, parseHeader, TailBuffer, type FieldOrder, type ParsedHeader, type Rotation } from './ffmpeg.js';
 import { redactText } from './redact.js';
 
 const execFileP = promisify(execFile);
@@ -83,6 +83,11 @@ export interface RecordedClip {
    * clip apply it themselves: a stream copy into Matroska loses the matrix on ffmpeg 5.1.
    */
   rotation: Rotation;
+  /**
+   * The source's field order where its header says it is interlaced (StreamInfo.interlaced), null
+   * otherwise. Also for a re-encoded clip: its frames are the source's, fields woven together.
+   */
+  interlaced: FieldOrder | null;
   fps: number;
   /**
    * Seconds of video in the window, where that is well under the window (`seconds`): a file with
@@ -463,6 +468,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
   // the source's size as shown; a re-encode has turned the pixels already
   const rotation: Rotation = reencoded ? 0 : (src.input?.rotation ?? 0);
   const shownSize = src.input ? displayedSize(src.input) : null;
+  const interlaced = src.input?.interlaced ?? null;
   if (segments.length === 1 && resumedSegments === 0 && recordedFrames > 0 && src.input) {
     // One segment recorded just now: it is the clip (a hard link, no copy) and this run's
     // progress already counted its frames, so the joining remux is skipped.
@@ -470,7 +476,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     checkTruncated(src.durationSec, total0);
     const fps = (timedByArrival ? liveFps(recordedFrames, total0) : 0) || ownFps(src.input) || opts.fps;
     return {
-      path: clip, frames: recordedFrames, seconds: total0, width: shownSize!.width, height: shownSize!.height, rotation,
+      path: clip, frames: recordedFrames, seconds: total0, width: shownSize!.width, height: shownSize!.height, rotation, interlaced,
       fps, ...footage(recordedFrames, fps, total0), codec: src.input.codec, source: shown, reencoded, segments: 1, resumedSegments,
     };
   }
@@ -498,6 +504,7 @@ export async function recordSource(opts: RecordOptions): Promise<RecordedClip> {
     width: shownSize?.width ?? h.input?.width ?? 0,
     height: shownSize?.height ?? h.input?.height ?? 0,
     rotation,
+    interlaced,
     fps,
     ...footage(remux.frames, fps, seconds),
     codec: h.input?.codec ?? 'unknown',

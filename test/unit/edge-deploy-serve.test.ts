@@ -152,11 +152,11 @@ test('edge serve hot-reloads a new model without stopping the stream', { timeout
 
 test('edge serve reads the frame size from ffmpeg (no ffprobe), turned upright for a rotated video', async () => {
   const bin = (await locateFfmpeg()).path;
-  assert.deepEqual(await probeSize(bin, clip), { width: 160, height: 120 });
+  assert.deepEqual(await probeSize(bin, clip), { width: 160, height: 120, interlaced: null });
   const rotated = path.join(work, 'rotated.mp4');
   // phone videos carry a rotation: the display matrix since ffmpeg 6.1, the rotate tag before
   await ffmpeg(['-display_rotation', '90', '-i', clip, '-c', 'copy', rotated]).catch(() => ffmpeg(['-i', clip, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]));
-  assert.deepEqual(await probeSize(bin, rotated), { width: 120, height: 160 });
+  assert.deepEqual(await probeSize(bin, rotated), { width: 120, height: 160, interlaced: null });
   await assert.rejects(probeSize(bin, path.join(work, 'missing.avi')), /cannot read the video size of .*missing\.avi: .*No such file/);
 });
 

@@ -50,8 +50,8 @@ test('parseHeader reads input and output stream facts', () => {
       '  Stream #0:0: Video: msmpeg4v3 (MP43 / 0x3334504D), yuv420p, 768x576, 816 kb/s, 10 fps, 10 tbr, 10 tbn\n' +
       "Output #0, rawvideo, to 'pipe:':\n  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 192x144 [SAR 1:1 DAR 4:3], q=2-31, 6635 kb/s, 5 fps, 5 tbn\n",
   );
-  assert.deepEqual(h.input, { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10, tbr: 10, rotation: 0 });
-  assert.deepEqual(h.output, { codec: 'rawvideo', width: 192, height: 144, fps: 5, tbr: 0, rotation: 0 });
+  assert.deepEqual(h.input, { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10, tbr: 10, rotation: 0, interlaced: null });
+  assert.deepEqual(h.output, { codec: 'rawvideo', width: 192, height: 144, fps: 5, tbr: 0, rotation: 0, interlaced: null });
   assert.equal(h.durationSec, 79.5);
 });
 

@@ -122,7 +122,9 @@ export function register(program: Command): void {
       const secs = (Date.now() - t0) / 1000;
       console.log(`source   ${redactText(camera.source, camera.source)}`);
       const gaps = r.capture.footageSeconds !== undefined ? ` (${r.capture.footageSeconds.toFixed(1)} s of video, gaps left out)` : '';
-      console.log(`captured ${r.capture.frames} frames, ${r.capture.seconds.toFixed(1)} s${gaps}, ${r.capture.width}x${r.capture.height} @ ${r.capture.fps} fps`);
+      const order = r.manifest.stats.deinterlaced ?? r.capture.interlaced;
+      const fields = order ? `, ${r.manifest.stats.deinterlaced ? 'deinterlaced' : 'interlaced, left combed (capture.deinterlace "never")'}${order === 'auto' ? '' : ` (${order === 'tff' ? 'top' : 'bottom'} field first)`}` : '';
+      console.log(`captured ${r.capture.frames} frames, ${r.capture.seconds.toFixed(1)} s${gaps}, ${r.capture.width}x${r.capture.height} @ ${r.capture.fps} fps${fields}`);
       const stride = r.manifest.stats.candidateStride ?? 1;
       // every frame is scored; with a stride only every k-th leaves ffmpeg whole and can be kept
       const whole = stride > 1 ? `; 1 frame in ${stride} whole, see sample.candidatesPerSlot` : '';

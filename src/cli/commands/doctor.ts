@@ -142,7 +142,9 @@ export function register(program: Command): void {
             async () => {
               // a site's worth of cameras, a few ffmpegs at a time
               const d = await cameraSlots.run(() => describeSource(cam.source, { timeoutSec: 5, rtspTransport: cam.capture.rtspTransport }));
-              return `${d.source}: ${formatSourceDescription(d)}`;
+              // combed frames teach the student combs: worth saying where deinterlacing is off
+              const combed = d.interlaced && cam.capture.deinterlace === 'never' ? ' (capture.deinterlace is "never": moving things stay combed)' : '';
+              return `${d.source}: ${formatSourceDescription(d)}${combed}`;
             },
             `check camera "${cam.id}" in the config (source, user and password, capture.rtspTransport) and that this host reaches it`,
             true,

@@ -20,7 +20,7 @@ export function edgeCommand(): Command {
       ]);
       const loaded = await loadConfig(configPath, { create: false });
       const dataDir = path.resolve(loaded.dir, loaded.config.dataDir);
-      const cameras = loaded.config.cameras.filter((c) => c.site === opts.site).map((cam) => ({ id: cam.id, source: cam.source, classes: cam.classes, rtspTransport: cam.capture.rtspTransport }));
+      const cameras = loaded.config.cameras.filter((c) => c.site === opts.site).map((cam) => ({ id: cam.id, source: cam.source, classes: cam.classes, rtspTransport: cam.capture.rtspTransport, deinterlace: cam.capture.deinterlace }));
       let deployed = 0;
       for (const cam of cameras) {
         if (await readCurrent(dataDir, cam.id)) deployed++;

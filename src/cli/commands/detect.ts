@@ -17,11 +17,13 @@ export function register(program: Command): void {
     .option('--min-score <s>', 'drop detections below this score', unitInterval, 0.25)
     .action(async (o: { camera: string; model: string; source?: string; out?: string; frames?: number; minScore: number }, cmd: Command) => {
       const loaded = await loadFor(cmd);
-      const [{ findCamera }, { resolveDetector }, { decodeFrames }, { makeDeps }] = await Promise.all([
+      const [{ findCamera }, { resolveDetector }, { decodeFrames }, { makeDeps }, { describeSource }, { deinterlaceFor }] = await Promise.all([
         import('../../config/load.js'),
         import('../../detect/resolve.js'),
         import('../../video/decode.js'),
         import('../../worker/deps.js'),
+        import('../../video/probe.js'),
+        import('../../video/ffmpeg.js'),
       ]);
       const camera = findCamera(loaded.config, o.camera);
       const deps = makeDeps(loaded.config, loaded.dir);
@@ -51,7 +53,12 @@ export function register(program: Command): void {
       // Returning the batch's promise pauses the decoder until it is detected (backpressure), so a
       // long video never piles up frames in memory.
       try {
-        await decodeFrames({ source: o.source ?? camera.source, maxFrames: o.frames }, (f) => {
+        const source = o.source ?? camera.source;
+        // frames as the camera's student learnt them: an interlaced source deinterlaced, as the
+        // sample step and the edge runtime do (a source the probe cannot read fails in the decode)
+        const interlaced = camera.capture.deinterlace === 'never' ? null : await describeSource(source, { rtspTransport: camera.capture.rtspTransport }).then((d) => d.interlaced, () => null);
+        const deinterlace = deinterlaceFor(camera.capture.deinterlace, interlaced);
+        await decodeFrames({ source, maxFrames: o.frames, ...(deinterlace ? { deinterlace } : {}) }, (f) => {
           batch.push({ n: f.index + 1, frame: f.toRgb() });
           total++;
           return batch.length >= 4 ? flush() : undefined;

@@ -46,6 +46,13 @@ export interface SampleStats {
   restlessRegions?: Array<[number, number, number, number]>;
   /** grid cells the camera's sample.motionMask covers (their changes are not motion) */
   maskedCells?: number;
+  /**
+   * The frames' noise against the background, as a standard deviation in grey levels (median over
+   * the window; sampling/noise.ts): a camera at night shows 10 or more, a day picture 1–3.
+   */
+  noiseSigma?: number;
+  /** grey difference that counted as motion (median over the window): 25, raised for noisy pictures */
+  motionThreshold?: number;
   /** the frames were deinterlaced, this field first ('auto': each frame's own flag); absent when not */
   deinterlaced?: 'tff' | 'bff' | 'auto';
   seconds: number;

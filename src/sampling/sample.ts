@@ -9,6 +9,7 @@ import { redactText } from '../video/redact.js';
 import { isNetworkSource } from '../video/errors.js';
 import { scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
+import { motionThreshold, noiseSigma } from './noise.js';
 import { correlation, loadPreviousBackground, loadPreviousRestless, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
 import { GridSampler, lumaToGrey, meanAbsDiff, type GreyGrid } from './grid.js';
 import type { KnownDigest } from '../artifacts/store.js';
@@ -222,6 +223,9 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   let decoded = 0;
   let sumScore = 0;
   let emptyFrames = 0;
+  // each frame's noise (grey levels): the motion threshold follows it (noise.ts)
+  const sigmas: number[] = [];
+  let sigma = 0;
   let duplicates = 0;
   let wholesaleRun = 0;
   let minCorr = 1;
@@ -305,7 +309,12 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
         const recomputed = bg.push(grid.data);
         // counted once the background is warm: before, everything differs from a half-made one
         if (bg.warm) hitFrames++;
-        const act = scoreActivity(grid, bg.background, frame.width, frame.height, { ignore, hits: bg.warm ? hits : null });
+        // A frame that just went into the background is partly its own background (with a few
+        // samples, the median is this frame in many cells): it reads as less noisy than it is,
+        // and takes the noise of the frame before.
+        if (!recomputed || sigmas.length === 0) sigma = noiseSigma(grid.data, bg.background);
+        sigmas.push(sigma);
+        const act = scoreActivity(grid, bg.background, frame.width, frame.height, { ignore, hits: bg.warm ? hits : null, diffThreshold: motionThreshold(sigma) });
         decoded++;
         sumScore += act.score;
         const isEmpty = act.motion.length === 0;
@@ -451,6 +460,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       restlessRegions: restless,
       maskedCells,
       ...(opts.deinterlace ? { deinterlaced: opts.deinterlace } : {}),
+      ...noiseStats(sigmas),
       seconds: summary.seconds,
     },
   };
@@ -464,4 +474,12 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   for (const k of chosen) if (k.written) written.set(`images/${frameName(k.index)}.jpg`, k.written);
   if (!opts.overlapStateSave) await stateSave;
   return { manifest, manifestPath: manifestWrite.value, written, stateSaved: stateSave };
+}
+
+/** The window's typical noise and the motion threshold it set (the medians over its frames). */
+function noiseStats(sigmas: number[]): { noiseSigma: number; motionThreshold: number } {
+  if (sigmas.length === 0) return { noiseSigma: 0, motionThreshold: motionThreshold(0) };
+  const sorted = Float64Array.from(sigmas).sort();
+  const sigma = sorted[Math.floor(sorted.length / 2)]!;
+  return { noiseSigma: Math.round(sigma * 10) / 10, motionThreshold: motionThreshold(sigma) };
 }

@@ -52,6 +52,18 @@ function dropIgnored(list: Int32Array, count: number, ignore: Uint8Array): numbe
 }
 
 /**
+ * Share of the grid's cells (outside `ignore`) that differ from the background by more than
+ * `threshold`, blobs or not: how much of the picture changed at once (the camera-moved check).
+ */
+export function changedShare(grid: GreyGrid, background: Uint8Array, threshold: number, ignore?: Uint8Array | null): number {
+  const n = grid.width * grid.height;
+  const { list } = scratchFor(n);
+  let count = foregroundCells(grid.data.length === n ? grid.data : grid.data.subarray(0, n), background, threshold, list);
+  if (ignore) count = dropIgnored(list, count, ignore);
+  return n ? count / n : 0;
+}
+
+/**
  * Activity of one frame against the background: foreground mask, dilated once (3x3) so a
  * person's fragments join, connected components (4-connected, on the dilated mask), boxes around
  * each component's foreground, scaled back to frame pixels. Runs once per decoded frame on the

@@ -7,9 +7,9 @@ import type { WarmLease } from '../video/warm-decoder.js';
 import type { Deinterlace, Rotation } from '../video/ffmpeg.js';
 import { redactText } from '../video/redact.js';
 import { isNetworkSource } from '../video/errors.js';
-import { scoreActivity, type Box } from './activity.js';
+import { changedShare, scoreActivity, type Box } from './activity.js';
 import { BackgroundModel } from './background.js';
-import { motionThreshold, noiseSigma } from './noise.js';
+import { BASE_DIFF_THRESHOLD, motionThreshold, noiseSigma } from './noise.js';
 import { correlation, loadPreviousBackground, loadPreviousRestless, MOVED_CORRELATION, saveBackground } from './camera-moved.js';
 import { GridSampler, lumaToGrey, meanAbsDiff, type GreyGrid } from './grid.js';
 import type { KnownDigest } from '../artifacts/store.js';
@@ -314,7 +314,8 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
         // and takes the noise of the frame before.
         if (!recomputed || sigmas.length === 0) sigma = noiseSigma(grid.data, bg.background);
         sigmas.push(sigma);
-        const act = scoreActivity(grid, bg.background, frame.width, frame.height, { ignore, hits: bg.warm ? hits : null, diffThreshold: motionThreshold(sigma) });
+        const threshold = motionThreshold(sigma);
+        const act = scoreActivity(grid, bg.background, frame.width, frame.height, { ignore, hits: bg.warm ? hits : null, diffThreshold: threshold });
         decoded++;
         sumScore += act.score;
         const isEmpty = act.motion.length === 0;
@@ -322,7 +323,11 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
 
         // Camera moved within the window: most of the frame differs for a second or more, or the
         // background itself stops resembling the one at the start.
-        wholesaleRun = act.score > 0.5 ? wholesaleRun + 1 : 0;
+        // Read at the day threshold: a scene that changed wholesale also raises the measured
+        // "noise" (it is measured against the old background), and the threshold that follows it
+        // would hide the change. Sensor noise alone changes a small share of cells at 25.
+        const changed = threshold === BASE_DIFF_THRESHOLD ? act.score : changedShare(grid, bg.background, BASE_DIFF_THRESHOLD, ignore);
+        wholesaleRun = changed > 0.5 ? wholesaleRun + 1 : 0;
         if (!movedReason && bg.warm && wholesaleRun >= Math.max(3, fps)) {
           movedReason = `most of the image changed at once at t=${frame.t.toFixed(1)}s and stayed changed`;
         }

@@ -9,7 +9,7 @@ import type { SampleConfig } from '../../src/config/schema.js';
 import type { SampleManifest } from '../../src/sampling/manifest.js';
 import { BASE_DIFF_THRESHOLD, motionThreshold, noiseSigma } from '../../src/sampling/noise.js';
 import { sampleClip } from '../../src/sampling/sample.js';
-import { cutDemo, nightDemo, tempDir } from '../fixtures/clips.js';
+import { cutDemo, nightDemo, splicedDemo, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('noise');
 test.after(() => fx.cleanup());
@@ -71,4 +71,19 @@ test('a still scene at night is sampled as still, and people walking at night ar
   assert.ok(nightBoxes <= dayBoxes * 1.5 + 1, `boxes a frame: night ${nightBoxes.toFixed(2)}, day ${dayBoxes.toFixed(2)}`);
   // and the activity of a still night scene is far below that of a walk at night
   assert.ok(ns.stats.meanScore < nt.stats.meanScore / 5, `mean activity: still ${ns.stats.meanScore}, walk ${nt.stats.meanScore}`);
+});
+
+test('a camera moved at night is still seen to change wholesale at once, not only once its background has', async () => {
+  // 7 s of the scene, then 7 s of another view of it: by day and at night
+  const spliced = await splicedDemo(fx.dir, 'spliced.avi', { seconds: 7 });
+  const dark = await nightDemo(fx.dir, 'spliced-night.mp4', { seconds: 14, from: spliced });
+  for (const clip of [spliced, dark]) {
+    const m = (await sampleClip({ clip, cameraId: 'c', source: clip, sample: cfg, fps: 10, expectedSeconds: 14, outDir: path.join(fx.dir, `out-${n++}`) })).manifest;
+    assert.equal(m.cameraMoved, true, clip);
+    // within two seconds of the move: the frames changed wholesale (the background's correlation
+    // only drops seconds later, once the running background has taken the new view). A threshold
+    // raised by the change itself had hidden that and left only the later finding.
+    const at = /most of the image changed at once at t=([\d.]+)s/.exec(m.cameraMovedReason);
+    assert.ok(at && Number(at[1]) >= 7 && Number(at[1]) <= 9, `${clip}: ${m.cameraMovedReason}`);
+  }
 });

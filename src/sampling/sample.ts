@@ -327,7 +327,12 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
         // "noise" (it is measured against the old background), and the threshold that follows it
         // would hide the change. Sensor noise alone changes a small share of cells at 25.
         const changed = threshold === BASE_DIFF_THRESHOLD ? act.score : changedShare(grid, bg.background, BASE_DIFF_THRESHOLD, ignore);
-        wholesaleRun = changed > 0.5 ? wholesaleRun + 1 : 0;
+        // ...and the picture no longer resembles the background: a camera switching to its night
+        // (IR) picture, or its exposure jumping, changes every cell but keeps the scene's shapes
+        // (a correlation of ~0.8 with the day's background; a new view's is ~0). Only checked
+        // for a frame that changed wholesale, so it costs nothing otherwise.
+        const wholesale = changed > 0.5 && correlation(grid.data, bg.background) < MOVED_CORRELATION;
+        wholesaleRun = wholesale ? wholesaleRun + 1 : 0;
         if (!movedReason && bg.warm && wholesaleRun >= Math.max(3, fps)) {
           movedReason = `most of the image changed at once at t=${frame.t.toFixed(1)}s and stayed changed`;
         }

@@ -8,8 +8,8 @@ import { sampleClip } from '../../src/sampling/sample.js';
 import { cameraStateDir, sampleCapture } from '../../src/sampling/sample-step.js';
 import { DirectoryArtifactStore } from '../../src/artifacts/store.js';
 import { cameraSchema } from '../../src/config/schema.js';
-import { correlation, loadPreviousBackground, saveBackground } from '../../src/sampling/camera-moved.js';
-import { cutDemo, ffmpeg, splicedDemo, tempDir } from '../fixtures/clips.js';
+import { correlation, loadPreviousBackground, MOVED_CORRELATION, saveBackground } from '../../src/sampling/camera-moved.js';
+import { cutDemo, duskDemo, ffmpeg, splicedDemo, tempDir } from '../fixtures/clips.js';
 
 const fx = await tempDir('moved');
 test.after(() => fx.cleanup());
@@ -32,6 +32,17 @@ test('the camera moving within the window is detected; people walking are not a 
   const moved = (await run(spliced, 14)).manifest;
   assert.equal(moved.cameraMoved, true);
   assert.match(moved.cameraMovedReason, /t=|t≈/);
+});
+
+test('a camera switching to its night picture mid-window has not moved: every cell changed, the scene did not', async () => {
+  const dusk = await duskDemo(fx.dir, 'dusk.avi', { seconds: 7 });
+  const m = (await run(dusk, 14)).manifest;
+  // before, every cell changing at once for a second read as a bumped camera, at every dusk and dawn
+  assert.equal(m.cameraMoved, false, m.cameraMovedReason);
+  assert.ok(m.stats.backgroundCorrelation > MOVED_CORRELATION, `background correlation ${m.stats.backgroundCorrelation}`);
+  // the same switch to another view is a move
+  const moved = (await run(spliced, 14)).manifest;
+  assert.match(moved.cameraMovedReason, /most of the image changed at once at t=7\.\d/);
 });
 
 test('grid mode (every k-th frame whole) detects the same move from the grids of all frames', async () => {

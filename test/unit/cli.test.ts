@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { inferencePlan } from '../../src/detect/providers.js';
-import { cutDemo, ffmpeg } from '../fixtures/clips.js';
+import { cutDemo, ffmpeg, interlacedClip, nightDemo } from '../fixtures/clips.js';
 import sharp from 'sharp';
 
 const run = promisify(execFile);
@@ -89,6 +89,23 @@ test('tune --set is checked against the config before anything connects to Tempo
   const good = await cli(['tune', 'demo', '--set', '{"student":{"epochs":3}}'], dir, env);
   assert.equal(good.code, 1);
   assert.match(good.stderr, /cannot reach the Temporal server at 127\.0\.0\.1:1/);
+});
+
+test('capture says when it deinterlaced a camera, and when noise raised its motion threshold', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cli-capture-'));
+  const dvr = await interlacedClip(dir, 'dvr.mp4', { seconds: 2 });
+  const night = await nightDemo(dir, 'night.mp4', { seconds: 4, still: true });
+  const day = await cutDemo(dir, 'day.avi', { start: 20, seconds: 4, width: 384 });
+  const lines = async (source: string): Promise<string> => {
+    const r = await cli(['capture', '--source', source], dir);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  assert.match(await lines(dvr), /^captured 50 frames, 2\.\d s, 384x288 @ 25 fps, deinterlaced \(top field first\)$/m);
+  assert.match(await lines(night), /^noise +1\d\.\d grey levels \(a night picture\?\): motion counted above \d\d, not 25$/m);
+  const plain = await lines(day);
+  assert.match(plain, /^captured 40 frames, 4\.0 s, 384x288 @ 10 fps$/m);
+  assert.doesNotMatch(plain, /^noise/m);
 });
 
 test('capture samples a camera from the command line and copies the frames to --out, replacing an earlier capture there', async () => {

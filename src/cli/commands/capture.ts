@@ -130,6 +130,11 @@ export function register(program: Command): void {
       const whole = stride > 1 ? `; 1 frame in ${stride} whole, see sample.candidatesPerSlot` : '';
       console.log(`sampled  ${r.sample.selected} of ${r.sample.decoded} frames (train ${r.sample.train}, val ${r.sample.val}, empty ${r.sample.emptyKept}${whole}) in ${secs.toFixed(1)} s`);
       if (r.sample.cameraMoved) console.log(`warning  camera moved: ${r.sample.cameraMovedReason}`);
+      // a night picture: why its motion boxes are fewer than a glance at the frames suggests
+      const { noiseSigma, motionThreshold } = r.manifest.stats;
+      if (noiseSigma !== undefined && motionThreshold !== undefined && motionThreshold > 25) {
+        console.log(`noise    ${noiseSigma} grey levels (a night picture?): motion counted above ${motionThreshold}, not 25`);
+      }
       const restless = r.manifest.stats.restlessRegions ?? [];
       if (restless.length) console.log(`hint     ${restlessHint(restless)}`);
       console.log(`frames   ${out ?? framesDir}`);

@@ -112,6 +112,19 @@ export class BackgroundModel {
     return true;
   }
 
+  /**
+   * Start the model again from this grid alone (the picture changed for good: a camera switched to
+   * its night picture). The reference stays: it is the window's start, whatever came after.
+   */
+  reseed(grid: Uint8Array): void {
+    this.ring.length = 0;
+    this.next = 0;
+    this.count = 0;
+    // the next sample is taken `interval` frames from now, as after any sample
+    this.seen = 0;
+    this.push(grid);
+  }
+
   get background(): Uint8Array {
     if (!this.current) throw new Error('background model has no frames yet');
     return this.current;

@@ -51,6 +51,11 @@ export interface SampleStats {
    * the window; sampling/noise.ts): a camera at night shows 10 or more, a day picture 1–3.
    */
   noiseSigma?: number;
+  /**
+   * Times the whole picture changed light at once and stayed so, the scene the same (a camera
+   * switching to or from its night picture): the background started again there. Absent when none.
+   */
+  lightChanges?: number;
   /** grey difference that counted as motion (median over the window): 25, raised for noisy pictures */
   motionThreshold?: number;
   /** the frames were deinterlaced, this field first ('auto': each frame's own flag); absent when not */

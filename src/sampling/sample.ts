@@ -226,6 +226,9 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
   // each frame's noise (grey levels): the motion threshold follows it (noise.ts)
   const sigmas: number[] = [];
   let sigma = 0;
+  let relitRun = 0;
+  // times the picture changed light wholesale and the background started again
+  let relit = 0;
   let duplicates = 0;
   let wholesaleRun = 0;
   let minCorr = 1;
@@ -333,6 +336,15 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
         // for a frame that changed wholesale, so it costs nothing otherwise.
         const wholesale = changed > 0.5 && correlation(grid.data, bg.background) < MOVED_CORRELATION;
         wholesaleRun = wholesale ? wholesaleRun + 1 : 0;
+        // The same scene in another light, for half a second (not a flash): the background starts
+        // again from it, instead of every frame showing a frame-wide "motion" box for the ~4 s
+        // the running median takes to turn over.
+        relitRun = changed > 0.5 && !wholesale ? relitRun + 1 : 0;
+        if (relitRun >= Math.max(2, Math.round(fps / 2))) {
+          bg.reseed(grid.data);
+          relitRun = 0;
+          relit++;
+        }
         if (!movedReason && bg.warm && wholesaleRun >= Math.max(3, fps)) {
           movedReason = `most of the image changed at once at t=${frame.t.toFixed(1)}s and stayed changed`;
         }
@@ -471,6 +483,7 @@ export async function sampleClip(opts: SampleClipOptions): Promise<SampleClipRes
       maskedCells,
       ...(opts.deinterlace ? { deinterlaced: opts.deinterlace } : {}),
       ...noiseStats(sigmas),
+      ...(relit ? { lightChanges: relit } : {}),
       seconds: summary.seconds,
     },
   };

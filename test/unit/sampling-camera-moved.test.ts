@@ -40,6 +40,14 @@ test('a camera switching to its night picture mid-window has not moved: every ce
   // before, every cell changing at once for a second read as a bumped camera, at every dusk and dawn
   assert.equal(m.cameraMoved, false, m.cameraMovedReason);
   assert.ok(m.stats.backgroundCorrelation > MOVED_CORRELATION, `background correlation ${m.stats.backgroundCorrelation}`);
+  // the background starts again from the night picture: no frame-wide "motion" for the seconds a
+  // running median takes to turn over (before: 14 of 56 kept frames, t 7.4–10.4 s, each with a
+  // box over most of the frame)
+  const every = (await sampleClip({ clip: dusk, cameraId: 'c', source: dusk, sample: { ...sample, budget: 60, candidatesPerSlot: 1000 }, fps: 10, expectedSeconds: 14, outDir: path.join(fx.dir, `o${n++}`) })).manifest;
+  assert.equal(every.stats.lightChanges, 1);
+  const frameWide = every.frames.filter((f) => f.motion.some(([x1, y1, x2, y2]) => (x2 - x1) * (y2 - y1) > 0.5 * every.width * every.height));
+  assert.deepEqual(frameWide.map((f) => f.t), [], 'kept frames with a box over half the frame');
+  assert.ok(every.frames.filter((f) => f.t > 8).length >= 20, 'the night part is sampled as any other');
   // the same switch to another view is a move
   const moved = (await run(spliced, 14)).manifest;
   assert.match(moved.cameraMovedReason, /most of the image changed at once at t=7\.\d/);

@@ -73,6 +73,42 @@ test('SIMD background median equals the JS model: every ring size, grid size, co
   }
 });
 
+test('a reseeded background starts again from that grid alone, SIMD and JS alike, its reference kept', () => {
+  for (const size of [3, 15, 17]) {
+    const cells = 300;
+    const simd = new BackgroundModel(cells, 2, size);
+    const js = withoutSimd(() => new BackgroundModel(cells, 2, size));
+    for (let k = 0; k < 2 * size; k++) {
+      const g = new Uint8Array(cells).map(() => rand());
+      simd.push(g);
+      js.push(g);
+    }
+    const reference = simd.reference;
+    // the picture changes light: the next samples are of the new one only
+    const seed = new Uint8Array(cells).map(() => 200 + (rand() & 15));
+    simd.reseed(seed);
+    js.reseed(seed);
+    assert.deepEqual(simd.background, seed);
+    assert.deepEqual(js.background, seed);
+    assert.equal(simd.samples, 1);
+    assert.equal(simd.warm, false);
+    assert.equal(simd.reference, reference, 'the window start stays the reference');
+    const taken = [seed];
+    for (let k = 0; k < 7; k++) {
+      const g = new Uint8Array(cells).map(() => 200 + (rand() & 15));
+      const a = simd.push(g);
+      assert.equal(js.push(g), a);
+      // the next sample comes `interval` frames after the seed
+      assert.equal(a, k % 2 === 1, `frame ${k} after the seed`);
+      if (!a) continue;
+      taken.push(g);
+      assert.deepEqual(simd.background, js.background);
+      const sorted = taken.slice(-size).map((t) => t[5]!).sort((x, y) => x - y);
+      assert.equal(simd.background[5], sorted[Math.min(size, taken.length) >> 1]);
+    }
+  }
+});
+
 test('SIMD foreground cells equal the plain threshold test, in order, for any length and threshold', () => {
   for (const n of [1, 15, 16, 17, 100, 6912, 6913]) {
     for (const threshold of [0, 1, 25, 254, 255]) {
